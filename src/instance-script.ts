@@ -21,7 +21,8 @@ import type { ImageReference } from './image-ref.js';
 import type { Platform, Snapshotter } from './inputs.js';
 
 export const REPORT_PREFIX = '@@BES';
-export const ECR_CREDENTIAL_PROVIDER = '/usr/libexec/kubernetes/kubelet/plugins/ecr-credential-provider';
+export const ECR_CREDENTIAL_PROVIDER =
+  '/usr/libexec/kubernetes/kubelet/plugins/ecr-credential-provider';
 /** Longest registry message kept per failed pull, so the report fits SSM's 24,000-character output. */
 export const MAX_MESSAGE_CHARS = 300;
 

@@ -48,7 +48,10 @@ export interface SimulatedInstance {
   has(name: string): boolean;
 }
 
-export function simulatedInstance(images: StubImage[], extraEnv: Record<string, string> = {}): SimulatedInstance {
+export function simulatedInstance(
+  images: StubImage[],
+  extraEnv: Record<string, string> = {},
+): SimulatedInstance {
   const dir = mkdtempSync(join(tmpdir(), 'bes-instance-'));
   const stateDir = join(dir, 'state');
   mkdirSync(stateDir);
@@ -79,7 +82,11 @@ export interface ScriptRun {
 }
 
 /** Runs a script as the SSM agent does (written to a file, `sh -c file`), killed after timeoutMs. */
-export function runScript(script: string, instance: SimulatedInstance, timeoutMs = 30_000): Promise<ScriptRun> {
+export function runScript(
+  script: string,
+  instance: SimulatedInstance,
+  timeoutMs = 30_000,
+): Promise<ScriptRun> {
   const file = join(instance.dir, '_script.sh');
   writeFileSync(file, script, { mode: 0o755 });
   const started = Date.now();

@@ -1,0 +1,136 @@
+/**
+ * The action's two steps. `runMain` validates the inputs, gets credentials,
+ * builds the snapshot and reports it; `runPost` removes anything a main step
+ * that did not finish cleanly may have left behind.
+ */
+import type { AwsCredentialIdentityProvider } from '@smithy/types';
+import { createFederationStsClient, destroyClients } from './aws-clients.js';
+import {
+  buildSnapshot,
+  BuildFailure,
+  STATE_INSTANCE_IDS,
+  STATE_PENDING_SNAPSHOT,
+  STATE_REGION,
+  type BuildResult,
+} from './build.js';
+import { cleanupAfterRun } from './cleanup.js';
+import { webIdentityCredentials } from './credentials.js';
+import { ActionError, errorMessage, InputError } from './errors.js';
+import { parseInputs, type CredentialsConfig } from './inputs.js';
+import type { ActionRuntime } from './runtime.js';
+import { runContextFromEnv } from './run-context.js';
+import { buildSummary, failureSummary } from './summary.js';
+
+function credentialProvider(
+  rt: ActionRuntime,
+  region: string,
+  credentials: CredentialsConfig,
+): AwsCredentialIdentityProvider | undefined {
+  const roleToAssume = credentials.roleToAssume;
+  if (!roleToAssume) return undefined;
+  return webIdentityCredentials(
+    { ...credentials, roleToAssume },
+    {
+      getIdToken: (audience) => rt.getIdToken(audience),
+      sts: createFederationStsClient(region),
+      clock: rt.clock,
+      logger: rt.logger,
+      maskSecret: (v) => rt.maskSecret(v),
+      oidcAvailable: runContextFromEnv(rt.env).oidcAvailable,
+    },
+  );
+}
+
+export function setBuildOutputs(rt: ActionRuntime, result: BuildResult): void {
+  rt.setOutput('snapshot-id', result.snapshotId);
+  rt.setOutput('volume-size', String(result.volumeSizeGiB));
+  rt.setOutput('images', JSON.stringify(result.images));
+  rt.setOutput('builder-instance-id', result.builderInstanceId);
+  rt.setOutput('duration-seconds', String(result.durationSeconds));
+}
+
+export async function runMain(rt: ActionRuntime): Promise<void> {
+  const { logger } = rt;
+  let parsed;
+  try {
+    parsed = parseInputs((name) => rt.getInput(name));
+  } catch (error) {
+    rt.setFailed(errorMessage(error));
+    return;
+  }
+  const { config } = parsed;
+  for (const warning of parsed.warnings) logger.warning(warning);
+  const context = runContextFromEnv(rt.env);
+  rt.saveState(STATE_REGION, config.region);
+
+  const clients = rt.createClients(
+    config.region,
+    credentialProvider(rt, config.region, config.credentials),
+  );
+  try {
+    const result = await buildSnapshot(config, {
+      clients,
+      clock: rt.clock,
+      logger,
+      signal: rt.signal,
+      context,
+      state: { save: (k, v) => rt.saveState(k, v) },
+    });
+    setBuildOutputs(rt, result);
+    logger.notice(
+      `Snapshot ${result.snapshotId} is ready (${result.volumeSizeGiB} GiB, ${result.images.filter((i) => i.status === 'ok').length} image pulls).`,
+      { title: 'bottlerocket-ebs-snapshot' },
+    );
+    await rt.writeSummary(buildSummary(result));
+  } catch (error) {
+    const message = errorMessage(error);
+    if (error instanceof BuildFailure) {
+      await rt
+        .writeSummary(failureSummary(message, error.phases, error.images))
+        .catch(() => undefined);
+    }
+    rt.setFailed(
+      error instanceof ActionError || error instanceof InputError
+        ? message
+        : `Unexpected error: ${message}`,
+    );
+  } finally {
+    destroyClients(clients);
+  }
+}
+
+export async function runPost(rt: ActionRuntime): Promise<void> {
+  const { logger } = rt;
+  const instanceIds = rt.getState(STATE_INSTANCE_IDS).split(',').filter(Boolean);
+  const pendingSnapshotId = rt.getState(STATE_PENDING_SNAPSHOT);
+  const region = rt.getState(STATE_REGION);
+  if (!region) {
+    logger.info('The main step created nothing; nothing to clean up.');
+    return;
+  }
+  if (instanceIds.length === 0 && !pendingSnapshotId) {
+    // The main step may have died between RunInstances and saving state: look by tag anyway.
+    logger.debug("No builder recorded in state; checking for this run's tag.");
+  }
+  let credentials: CredentialsConfig;
+  try {
+    credentials = parseInputs((name) => rt.getInput(name)).config.credentials;
+  } catch (error) {
+    logger.warning(`Cleanup skipped: ${errorMessage(error)}`);
+    return;
+  }
+  const clients = rt.createClients(region, credentialProvider(rt, region, credentials));
+  try {
+    const result = await cleanupAfterRun({
+      ec2: clients.ec2,
+      context: runContextFromEnv(rt.env),
+      logger,
+      instanceIds,
+      ...(pendingSnapshotId ? { pendingSnapshotId } : {}),
+      signal: AbortSignal.timeout(120_000),
+    });
+    if (result.errors.length > 0) rt.setFailed(`Cleanup incomplete: ${result.errors.join('; ')}`);
+  } finally {
+    destroyClients(clients);
+  }
+}

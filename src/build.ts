@@ -1,0 +1,472 @@
+/**
+ * The snapshot build, start to end: check credentials, pick the AMI, launch
+ * the builder, wait for SSM, pull the images, snapshot the data volume, and
+ * clean up whatever happens. Everything it needs is passed in, so tests drive
+ * it with mocked or emulated AWS clients on a virtual clock.
+ */
+import type { Instance } from '@aws-sdk/client-ec2';
+import {
+  describeAmi,
+  instanceTypeArchitecture,
+  resolveBottlerocketAmi,
+  type Architecture,
+} from './ami.js';
+import type { AwsClients } from './aws-clients.js';
+import {
+  dataVolumeId,
+  launchBuilder,
+  stopInstance,
+  terminateInstances,
+  waitForInstanceState,
+  type LaunchedBuilder,
+} from './builder-instance.js';
+import type { Clock } from './clock.js';
+import { checkCallerIdentity, type CallerIdentity } from './credentials.js';
+import { AbortedError, ActionError, errorMessage } from './errors.js';
+import type { BuildConfig } from './inputs.js';
+import { parseScriptReport, renderInstanceScript, type PullRecord } from './instance-script.js';
+import type { Logger } from './logger.js';
+import { Progress, type PhaseRecord } from './progress.js';
+import { runKey, type RunContext } from './run-context.js';
+import {
+  createSnapshot,
+  deleteSnapshot,
+  snapshotDescription,
+  waitForSnapshot,
+} from './snapshot.js';
+import { describeCommandFailure, runShellScript, waitForSsmOnline } from './ssm-command.js';
+import {
+  runTags,
+  tagValue,
+  TAG_DIGESTS,
+  TAG_IMAGES,
+  TAG_PLATFORMS,
+  TAG_ROLE,
+  TAG_SNAPSHOTTER,
+  TAG_VARIANT,
+} from './tags.js';
+import { formatDuration, WaitTimeoutError } from './wait.js';
+
+/** Keys the main step saves for the post step, which cleans up after a crash or cancellation. */
+export const STATE_INSTANCE_IDS = 'builder-instance-ids';
+export const STATE_PENDING_SNAPSHOT = 'pending-snapshot-id';
+export const STATE_REGION = 'region';
+
+export interface StateStore {
+  save(key: string, value: string): void;
+}
+
+/** Upper bounds per phase; each is further capped by what is left of timeout-minutes. */
+export interface PhaseBounds {
+  instanceRunningMs: number;
+  ssmOnlineMs: number;
+  instanceStoppedMs: number;
+  /** Time kept back from the pull phase for stopping and snapshotting. */
+  snapshotReserveMs: number;
+}
+
+export const DEFAULT_BOUNDS: PhaseBounds = {
+  instanceRunningMs: 5 * 60_000,
+  ssmOnlineMs: 10 * 60_000,
+  instanceStoppedMs: 5 * 60_000,
+  snapshotReserveMs: 5 * 60_000,
+};
+
+export interface BuildDeps {
+  clients: AwsClients;
+  clock: Clock;
+  logger: Logger;
+  /** Aborted when the runner cancels the job. */
+  signal: AbortSignal;
+  context: RunContext;
+  state: StateStore;
+  bounds?: Partial<PhaseBounds>;
+}
+
+export interface ImageResult {
+  reference: string;
+  platform: string;
+  status: PullRecord['status'];
+  digest?: string;
+  size?: number;
+  seconds: number;
+  message?: string;
+}
+
+export interface BuildResult {
+  snapshotId: string;
+  volumeSizeGiB: number;
+  images: ImageResult[];
+  builderInstanceId: string;
+  instanceType: string;
+  imageId: string;
+  region: string;
+  identity: CallerIdentity;
+  durationSeconds: number;
+  phases: PhaseRecord[];
+  warnings: string[];
+}
+
+export const TOTAL_PHASES = 7;
+
+export class BuildFailure extends ActionError {
+  constructor(
+    message: string,
+    readonly phases: PhaseRecord[],
+    readonly images: ImageResult[],
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+function toImageResult(record: PullRecord): ImageResult {
+  const result: ImageResult = {
+    reference: record.image.normalized,
+    platform: record.platform,
+    status: record.status,
+    seconds: record.seconds,
+  };
+  if (record.digest) result.digest = record.digest;
+  if (record.sizeBytes !== undefined) result.size = record.sizeBytes;
+  if (record.message) result.message = record.message;
+  return result;
+}
+
+export async function buildSnapshot(config: BuildConfig, deps: BuildDeps): Promise<BuildResult> {
+  const { clients, clock, logger, context } = deps;
+  const bounds = { ...DEFAULT_BOUNDS, ...deps.bounds };
+  const started = clock.now();
+  const deadline = started + config.timeoutMinutes * 60_000;
+  const progress = new Progress(TOTAL_PHASES, logger, clock);
+  const warnings: string[] = [];
+  const warn = (message: string) => {
+    warnings.push(message);
+    logger.warning(message);
+  };
+
+  // One signal for cancellation and for the overall timeout.
+  const controller = new AbortController();
+  const onCancel = () => controller.abort(new AbortedError('The run was cancelled.'));
+  if (deps.signal.aborted) onCancel();
+  deps.signal.addEventListener('abort', onCancel, { once: true });
+  const signal = controller.signal;
+
+  const budget = (boundMs: number, what: string): number => {
+    const left = deadline - clock.now();
+    if (left <= 0) {
+      throw new ActionError(
+        `timeout-minutes (${config.timeoutMinutes}) was reached before ${what}.`,
+      );
+    }
+    return Math.min(boundMs, left);
+  };
+  const explainTimeout = (error: unknown): unknown => {
+    if (error instanceof WaitTimeoutError && clock.now() >= deadline) {
+      return new ActionError(
+        `${error.message} The whole build is bounded by timeout-minutes (${config.timeoutMinutes}).`,
+        { cause: error },
+      );
+    }
+    return error;
+  };
+
+  const tags = runTags(context, config.tags);
+  const launchedIds: string[] = [];
+  let builder: LaunchedBuilder | undefined;
+  let terminated = false;
+  let snapshotId: string | undefined;
+  let snapshotDone = false;
+  let images: ImageResult[] = [];
+
+  const terminateBuilder = async (why: string) => {
+    if (terminated || launchedIds.length === 0) return;
+    const ids = await terminateInstances(clients.ec2, launchedIds, AbortSignal.timeout(60_000));
+    terminated = true;
+    deps.state.save(STATE_INSTANCE_IDS, '');
+    logger.info(`Terminated builder ${launchedIds.join(', ')} (${why}).`);
+    if (ids.length === 0) logger.debug('EC2 reported no instance left to terminate.');
+  };
+
+  try {
+    const identity = await progress.phase(1, 'Checking AWS credentials', async () => {
+      const id = await checkCallerIdentity(clients.sts, signal);
+      logger.info(`Acting as ${id.arn} in account ${id.account}, region ${config.region}.`);
+      return id;
+    });
+
+    const amiByArch = new Map<Architecture, string>();
+    const imageFor = async (instanceType: string): Promise<string> => {
+      const arch = await instanceTypeArchitecture(clients.ec2, instanceType, signal);
+      if (config.amiId) return config.amiId;
+      let ami = amiByArch.get(arch);
+      if (!ami) {
+        ami = await resolveBottlerocketAmi(
+          clients.ssm,
+          config.bottlerocketVariant,
+          arch,
+          config.region,
+          signal,
+        );
+        amiByArch.set(arch, ami);
+        logger.info(`Bottlerocket ${config.bottlerocketVariant} for ${arch}: ${ami}`);
+      }
+      return ami;
+    };
+
+    await progress.phase(2, 'Choosing the Bottlerocket image', async () => {
+      if (config.amiId) {
+        const ami = await describeAmi(clients.ec2, config.amiId, signal);
+        logger.info(`Using ${config.amiId} (${ami.name}, ${ami.architecture}) from input ami-id.`);
+      } else {
+        const first = config.instanceTypes[0] ?? '';
+        await imageFor(first);
+      }
+    });
+
+    builder = await progress.phase(3, 'Launching the builder', () =>
+      launchBuilder(config, { ...tags, [TAG_ROLE]: 'builder' }, runKey(context), {
+        ec2: clients.ec2,
+        logger,
+        signal,
+        imageFor,
+        onLaunched: (id) => {
+          launchedIds.push(id);
+          deps.state.save(STATE_INSTANCE_IDS, launchedIds.join(','));
+        },
+      }),
+    );
+    const builderId = builder.instanceId;
+
+    let running: Instance | undefined;
+    await progress
+      .phase(4, 'Waiting for the builder to accept SSM commands', async () => {
+        running = await waitForInstanceState(
+          builderId,
+          'running',
+          budget(bounds.instanceRunningMs, 'the builder was running'),
+          {
+            ec2: clients.ec2,
+            clock,
+            signal,
+          },
+        );
+        await waitForSsmOnline(builderId, budget(bounds.ssmOnlineMs, 'SSM saw the builder'), {
+          ssm: clients.ssm,
+          ec2: clients.ec2,
+          clock,
+          logger,
+          signal,
+        });
+      })
+      .catch((e: unknown) => {
+        throw explainTimeout(e);
+      });
+
+    const count = config.images.length;
+    const platformCount = config.platforms.length;
+    await progress
+      .phase(
+        5,
+        `Pulling ${count} image${count === 1 ? '' : 's'} for ${platformCount} platform${platformCount === 1 ? '' : 's'}`,
+        async () => {
+          const script = renderInstanceScript({
+            images: config.images,
+            platforms: config.platforms,
+            snapshotter: config.snapshotter,
+            onMissingPlatform: config.onMissingPlatform,
+            concurrency: config.pullConcurrency,
+            quiesce: config.snapshotMode === 'live',
+          });
+          const waitMs =
+            budget(Number.POSITIVE_INFINITY, 'the pulls started') - bounds.snapshotReserveMs;
+          if (waitMs < 60_000) {
+            throw new ActionError(
+              `timeout-minutes (${config.timeoutMinutes}) leaves under a minute for pulling; raise it.`,
+            );
+          }
+          const executionTimeoutSeconds = Math.floor(waitMs / 1000);
+          const result = await runShellScript(
+            {
+              instanceId: builderId,
+              script,
+              comment: `bottlerocket-ebs-snapshot ${runKey(context)}: pull ${count} image(s)`,
+              executionTimeoutSeconds,
+              waitTimeoutMs: waitMs + 60_000,
+              onProgress: (status, elapsed) =>
+                logger.debug(`Pull script: ${status} after ${formatDuration(elapsed)}`),
+            },
+            { ssm: clients.ssm, ec2: clients.ec2, clock, logger, signal },
+          );
+          const report = parseScriptReport(result.stdout, config.images);
+          images = report.pulls.map(toImageResult);
+          for (const pull of report.pulls) {
+            const what = `${pull.image.normalized} (${pull.platform})`;
+            if (pull.status === 'ok') {
+              logger.info(
+                `pulled ${what} in ${pull.seconds}s: ${pull.digest ?? 'digest unknown'}, ${pull.size ?? 'size unknown'}`,
+              );
+            } else if (pull.status === 'skip') {
+              warn(
+                `Skipped ${what}: the image has no ${pull.platform} variant (on-missing-platform: skip).`,
+              );
+            } else {
+              logger.error(`Failed to pull ${what}: ${pull.message ?? 'no message'}`);
+            }
+          }
+          if (result.stderr.trim()) logger.debug(`Pull script stderr:\n${result.stderr}`);
+          const failed = report.pulls.filter((p) => p.status === 'fail');
+          if (result.status !== 'Success' || failed.length > 0) {
+            if (report.phaseFailure) {
+              throw new ActionError(
+                `The builder could not prepare for pulling (${report.phaseFailure.phase}): ${report.phaseFailure.message}`,
+              );
+            }
+            if (failed.length > 0) {
+              const list = failed.map(
+                (f) => `${f.image.normalized} (${f.platform}): ${f.message ?? 'no message'}`,
+              );
+              const hint = failed.some((f) => /no match for platform/i.test(f.message ?? ''))
+                ? " To build without platforms an image lacks, set 'on-missing-platform: skip'."
+                : '';
+              throw new ActionError(
+                `${failed.length} pull${failed.length === 1 ? '' : 's'} failed:\n  ${list.join('\n  ')}${hint}`,
+              );
+            }
+            const tail = (result.stderr || result.stdout).trim().split('\n').slice(-5).join('\n');
+            throw new ActionError(
+              `Pulling failed: ${describeCommandFailure(result, executionTimeoutSeconds)}.${tail ? `\n${tail}` : ''}`,
+            );
+          }
+          if (!report.complete) {
+            warn(
+              'The pull report was cut short (SSM keeps 24,000 characters of output); some per-image figures are missing.',
+            );
+          }
+          const expected = config.images.length * config.platforms.length;
+          if (report.pulls.length < expected && report.complete) {
+            throw new ActionError(
+              `The pull script reported ${report.pulls.length} of ${expected} pulls.`,
+            );
+          }
+        },
+      )
+      .catch((e: unknown) => {
+        throw explainTimeout(e);
+      });
+
+    const volumeId = dataVolumeId(running ?? {});
+    const description = snapshotDescription(
+      config.images.map((i) => i.normalized),
+      config.bottlerocketVariant,
+    );
+    snapshotId = await progress
+      .phase(6, 'Snapshotting the data volume', async () => {
+        if (config.snapshotMode === 'stop') {
+          await stopInstance(clients.ec2, builderId, signal);
+          await waitForInstanceState(
+            builderId,
+            'stopped',
+            budget(bounds.instanceStoppedMs, 'the builder stopped'),
+            {
+              ec2: clients.ec2,
+              clock,
+              signal,
+            },
+          );
+        }
+        const digestSummary = images
+          .filter((i) => i.status === 'ok' && i.digest)
+          .map(
+            (i) =>
+              `${i.reference.split('/').pop() ?? i.reference}@${(i.digest ?? '').slice(7, 19)}`,
+          );
+        const id = await createSnapshot(
+          clients.ec2,
+          volumeId,
+          description,
+          {
+            Name: `bottlerocket-ebs-snapshot ${context.repository}`,
+            ...tags,
+            [TAG_ROLE]: 'snapshot',
+            [TAG_IMAGES]: tagValue(config.images.map((i) => i.normalized).join(' ')),
+            [TAG_DIGESTS]: tagValue([...new Set(digestSummary)].join(' ')),
+            [TAG_VARIANT]: config.bottlerocketVariant,
+            [TAG_PLATFORMS]: config.platforms.join(','),
+            [TAG_SNAPSHOTTER]: config.snapshotter,
+          },
+          signal,
+        );
+        deps.state.save(STATE_PENDING_SNAPSHOT, id);
+        logger.info(`Created snapshot ${id} of ${volumeId}.`);
+        return id;
+      })
+      .catch((e: unknown) => {
+        throw explainTimeout(e);
+      });
+    const createdSnapshot = snapshotId;
+
+    const snapshot = await progress
+      .phase(7, 'Waiting for the snapshot and cleaning up', async () => {
+        // The snapshot is a point-in-time copy from here on: the builder is no longer needed.
+        await terminateBuilder('snapshot started');
+        const done = await waitForSnapshot(
+          createdSnapshot,
+          budget(Number.POSITIVE_INFINITY, 'the snapshot completed'),
+          {
+            ec2: clients.ec2,
+            clock,
+            logger,
+            signal,
+          },
+        );
+        snapshotDone = true;
+        deps.state.save(STATE_PENDING_SNAPSHOT, '');
+        return done;
+      })
+      .catch((e: unknown) => {
+        throw explainTimeout(e);
+      });
+
+    return {
+      snapshotId: createdSnapshot,
+      volumeSizeGiB: snapshot.VolumeSize ?? config.volume.sizeGiB,
+      images,
+      builderInstanceId: builderId,
+      instanceType: builder.instanceType,
+      imageId: builder.imageId,
+      region: config.region,
+      identity,
+      durationSeconds: Math.round((clock.now() - started) / 1000),
+      phases: progress.phases,
+      warnings,
+    };
+  } catch (error) {
+    const cancelled = signal.aborted;
+    const failure =
+      cancelled && !(error instanceof ActionError)
+        ? new AbortedError('The run was cancelled.')
+        : error;
+    throw new BuildFailure(errorMessage(failure), progress.phases, images, { cause: error });
+  } finally {
+    deps.signal.removeEventListener('abort', onCancel);
+    try {
+      await terminateBuilder(snapshotDone ? 'done' : 'run did not complete');
+    } catch (error) {
+      logger.warning(
+        `Could not terminate builder ${launchedIds.join(', ')}: ${errorMessage(error)}. The post step will try again.`,
+      );
+    }
+    if (snapshotId && !snapshotDone) {
+      try {
+        await deleteSnapshot(clients.ec2, snapshotId, AbortSignal.timeout(30_000));
+        deps.state.save(STATE_PENDING_SNAPSHOT, '');
+        logger.info(`Deleted incomplete snapshot ${snapshotId}.`);
+      } catch (error) {
+        logger.warning(
+          `Could not delete incomplete snapshot ${snapshotId}: ${errorMessage(error)}. The post step will try again.`,
+        );
+      }
+    }
+  }
+}

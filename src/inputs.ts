@@ -1,0 +1,378 @@
+/**
+ * Turns the action's raw string inputs into a typed, validated configuration.
+ * Every problem names the input and the offending value, and is found before
+ * any AWS call is made.
+ */
+import { InputError } from './errors.js';
+import { parseImageList, splitList, type ImageReference } from './image-ref.js';
+
+export type Platform = 'linux/amd64' | 'linux/arm64';
+export const SUPPORTED_PLATFORMS: readonly Platform[] = ['linux/amd64', 'linux/arm64'];
+export type Snapshotter = 'overlayfs' | 'soci';
+export type SnapshotMode = 'stop' | 'live';
+export type VolumeType = 'gp3' | 'gp2' | 'io1' | 'io2';
+
+export const DEFAULT_VARIANT = 'aws-k8s-1.34';
+export const DEFAULT_INSTANCE_TYPE = 'm6i.xlarge';
+
+export interface CredentialsConfig {
+  roleToAssume?: string;
+  roleSessionName: string;
+  roleDurationSeconds: number;
+  audience: string;
+}
+
+export interface VolumeConfig {
+  sizeGiB: number;
+  type: VolumeType;
+  iops?: number;
+  throughput?: number;
+  encrypted: boolean;
+  kmsKeyId?: string;
+}
+
+export interface BuildConfig {
+  images: ImageReference[];
+  platforms: Platform[];
+  region: string;
+  credentials: CredentialsConfig;
+  bottlerocketVariant: string;
+  amiId?: string;
+  /** In order of preference: later ones are tried when capacity runs out. */
+  instanceTypes: string[];
+  instanceProfile: { name?: string; arn?: string };
+  /** In order of preference; empty means the default VPC's default subnet. */
+  subnetIds: string[];
+  securityGroupIds: string[];
+  associatePublicIpAddress?: boolean;
+  volume: VolumeConfig;
+  snapshotter: Snapshotter;
+  onMissingPlatform: 'fail' | 'skip';
+  tags: Record<string, string>;
+  timeoutMinutes: number;
+  pullConcurrency: number;
+  snapshotMode: SnapshotMode;
+}
+
+/** Reads one raw input by name; '' when unset (as `core.getInput` does). */
+export type InputReader = (name: string) => string;
+
+export interface ParsedInputs {
+  config: BuildConfig;
+  /** Non-fatal remarks, e.g. duplicate images dropped. */
+  warnings: string[];
+}
+
+const TRUE_VALUES = new Set(['true', 'yes', 'on', '1']);
+const FALSE_VALUES = new Set(['false', 'no', 'off', '0']);
+
+function read(get: InputReader, name: string): string {
+  return get(name).trim();
+}
+
+function optional(get: InputReader, name: string): string | undefined {
+  const value = read(get, name);
+  return value === '' ? undefined : value;
+}
+
+function required(get: InputReader, name: string): string {
+  const value = read(get, name);
+  if (value === '') throw new InputError(name, 'is required.');
+  return value;
+}
+
+export function parseBoolean(name: string, raw: string): boolean {
+  const value = raw.trim().toLowerCase();
+  if (TRUE_VALUES.has(value)) return true;
+  if (FALSE_VALUES.has(value)) return false;
+  throw new InputError(name, `expected true or false, got '${raw}'.`);
+}
+
+function optionalBoolean(get: InputReader, name: string): boolean | undefined {
+  const value = optional(get, name);
+  return value === undefined ? undefined : parseBoolean(name, value);
+}
+
+export function parseInteger(name: string, raw: string, min: number, max: number): number {
+  const value = raw.trim();
+  if (!/^\d+$/.test(value)) throw new InputError(name, `expected a whole number, got '${raw}'.`);
+  const n = Number(value);
+  if (n < min || n > max) {
+    throw new InputError(name, `must be between ${min} and ${max}, got ${n}.`);
+  }
+  return n;
+}
+
+function optionalInteger(
+  get: InputReader,
+  name: string,
+  min: number,
+  max: number,
+): number | undefined {
+  const value = optional(get, name);
+  return value === undefined ? undefined : parseInteger(name, value, min, max);
+}
+
+function oneOf<T extends string>(
+  get: InputReader,
+  name: string,
+  allowed: readonly T[],
+  fallback: T,
+): T {
+  const value = optional(get, name)?.toLowerCase() ?? fallback;
+  if (!(allowed as readonly string[]).includes(value)) {
+    throw new InputError(name, `must be one of ${allowed.join(', ')}, got '${value}'.`);
+  }
+  return value as T;
+}
+
+function listOf(get: InputReader, name: string, pattern: RegExp, what: string): string[] {
+  const items = splitList(get(name));
+  for (const item of items) {
+    if (!pattern.test(item)) throw new InputError(name, `'${item}' is not ${what}.`);
+  }
+  return [...new Set(items)];
+}
+
+const REGION = /^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d+$/;
+const ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/;
+const SESSION_NAME = /^[\w+=,.@-]{2,64}$/;
+const VARIANT = /^[a-z0-9]+(?:[.-][a-z0-9]+)*$/;
+const AMI_ID = /^ami-[0-9a-f]{8}(?:[0-9a-f]{9})?$/;
+const INSTANCE_TYPE = /^[a-z][a-z0-9-]*\.[a-z0-9]+$/;
+const PROFILE_NAME = /^[\w+=,.@-]{1,128}$/;
+const PROFILE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:instance-profile\/[\w+=,.@/-]{1,128}$/;
+const SUBNET_ID = /^subnet-[0-9a-f]{8}(?:[0-9a-f]{9})?$/;
+const SECURITY_GROUP_ID = /^sg-[0-9a-f]{8}(?:[0-9a-f]{9})?$/;
+const KMS_KEY =
+  /^(?:arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:(?:key|alias)\/[\w/-]+|alias\/[\w/-]+|[0-9a-f-]{36}|mrk-[0-9a-f]{32})$/;
+const TAG_KEY = /^[\p{L}\p{Z}\p{N}_.:/=+@-]{1,128}$/u;
+const TAG_VALUE = /^[\p{L}\p{Z}\p{N}_.:/=+@-]{0,256}$/u;
+
+/** Tags this action reserves for itself (see tags.ts). */
+export const RESERVED_TAG_PREFIX = 'bottlerocket-ebs-snapshot:';
+/** EC2 allows 50 tags per resource; the action needs a few of them. */
+export const MAX_USER_TAGS = 40;
+
+export function parseTags(raw: string): Record<string, string> {
+  const tags: Record<string, string> = {};
+  for (const line of splitList(raw)) {
+    const eq = line.indexOf('=');
+    if (eq <= 0) throw new InputError('tags', `'${line}' is not key=value.`);
+    const key = line.slice(0, eq).trim();
+    const value = line.slice(eq + 1).trim();
+    if (!TAG_KEY.test(key)) {
+      throw new InputError(
+        'tags',
+        `key '${key}' is not a valid EC2 tag key (1-128 letters, digits, spaces and _.:/=+-@).`,
+      );
+    }
+    if (key.toLowerCase().startsWith('aws:')) {
+      throw new InputError('tags', `key '${key}' uses the reserved prefix 'aws:'.`);
+    }
+    if (key.startsWith(RESERVED_TAG_PREFIX)) {
+      throw new InputError(
+        'tags',
+        `key '${key}' uses the prefix '${RESERVED_TAG_PREFIX}' that the action sets itself.`,
+      );
+    }
+    if (!TAG_VALUE.test(value)) {
+      throw new InputError(
+        'tags',
+        `value of '${key}' is not a valid EC2 tag value (0-256 letters, digits, spaces and _.:/=+-@).`,
+      );
+    }
+    tags[key] = value;
+  }
+  if (Object.keys(tags).length > MAX_USER_TAGS) {
+    throw new InputError(
+      'tags',
+      `at most ${MAX_USER_TAGS} tags are allowed (EC2's limit is 50 and the action sets some).`,
+    );
+  }
+  return tags;
+}
+
+export function parsePlatforms(raw: string): Platform[] {
+  const items = splitList(raw === '' ? 'linux/amd64' : raw).map((p) => p.toLowerCase());
+  const platforms: Platform[] = [];
+  for (const item of items) {
+    const normalized = item === 'amd64' || item === 'arm64' ? `linux/${item}` : item;
+    if (!(SUPPORTED_PLATFORMS as readonly string[]).includes(normalized)) {
+      throw new InputError(
+        'platforms',
+        `'${item}' is not supported; use ${SUPPORTED_PLATFORMS.join(' or ')}.`,
+      );
+    }
+    if (!platforms.includes(normalized as Platform)) platforms.push(normalized as Platform);
+  }
+  if (platforms.length === 0) throw new InputError('platforms', 'lists no platform.');
+  return platforms;
+}
+
+function parseVolume(get: InputReader): VolumeConfig {
+  const sizeGiB = optionalInteger(get, 'volume-size', 20, 16384) ?? 50;
+  const type = oneOf<VolumeType>(get, 'volume-type', ['gp3', 'gp2', 'io1', 'io2'], 'gp3');
+  let iops = optionalInteger(get, 'volume-iops', 100, 256000);
+  let throughput = optionalInteger(get, 'volume-throughput', 125, 2000);
+  const kmsKeyId = optional(get, 'kms-key-id');
+  const encryptedInput = optionalBoolean(get, 'encrypted');
+
+  if (type === 'gp3') {
+    // Fast defaults: pulls write many small files, and the builder only lives for minutes.
+    iops ??= Math.min(10000, sizeGiB * 500);
+    throughput ??= Math.min(1000, Math.floor(iops / 4));
+    if (iops < 3000 || iops > Math.min(80000, sizeGiB * 500)) {
+      throw new InputError(
+        'volume-iops',
+        `gp3 takes 3000 to ${Math.min(80000, sizeGiB * 500)} IOPS for a ${sizeGiB} GiB volume (500 per GiB), got ${iops}.`,
+      );
+    }
+    if (throughput > iops / 4) {
+      throw new InputError(
+        'volume-throughput',
+        `gp3 allows at most 0.25 MiB/s per provisioned IOPS (${Math.floor(iops / 4)} MiB/s for ${iops} IOPS), got ${throughput}.`,
+      );
+    }
+  } else if (type === 'gp2') {
+    if (iops !== undefined)
+      throw new InputError(
+        'volume-iops',
+        'gp2 volumes do not take provisioned IOPS; remove it or use gp3.',
+      );
+    if (throughput !== undefined)
+      throw new InputError('volume-throughput', 'only gp3 volumes take a throughput setting.');
+  } else {
+    if (iops === undefined)
+      throw new InputError('volume-iops', `${type} volumes need provisioned IOPS.`);
+    if (throughput !== undefined)
+      throw new InputError('volume-throughput', 'only gp3 volumes take a throughput setting.');
+  }
+
+  if (kmsKeyId !== undefined && !KMS_KEY.test(kmsKeyId)) {
+    throw new InputError(
+      'kms-key-id',
+      `'${kmsKeyId}' is not a KMS key ID, key ARN, alias or alias ARN.`,
+    );
+  }
+  if (kmsKeyId !== undefined && encryptedInput === false) {
+    throw new InputError('encrypted', "is false but 'kms-key-id' is set; drop one of them.");
+  }
+  const volume: VolumeConfig = {
+    sizeGiB,
+    type,
+    encrypted: encryptedInput ?? kmsKeyId !== undefined,
+  };
+  if (iops !== undefined) volume.iops = iops;
+  if (throughput !== undefined) volume.throughput = throughput;
+  if (kmsKeyId !== undefined) volume.kmsKeyId = kmsKeyId;
+  return volume;
+}
+
+export function parseInputs(get: InputReader): ParsedInputs {
+  const warnings: string[] = [];
+
+  const imageList = parseImageList(required(get, 'images'));
+  if (imageList.errors.length > 0) {
+    const detail = imageList.errors.map((e) => e.message).join('; ');
+    throw new InputError('images', detail);
+  }
+  if (imageList.images.length === 0) throw new InputError('images', 'lists no image.');
+  if (imageList.duplicates.length > 0) {
+    warnings.push(`Input 'images': dropped duplicates ${imageList.duplicates.join(', ')}.`);
+  }
+
+  const region = required(get, 'aws-region');
+  if (!REGION.test(region))
+    throw new InputError('aws-region', `'${region}' is not an AWS region name like us-west-2.`);
+
+  const roleToAssume = optional(get, 'role-to-assume');
+  if (roleToAssume !== undefined && !ROLE_ARN.test(roleToAssume)) {
+    throw new InputError(
+      'role-to-assume',
+      `'${roleToAssume}' is not an IAM role ARN (arn:aws:iam::<account>:role/<name>).`,
+    );
+  }
+  const roleSessionName = optional(get, 'role-session-name') ?? 'bottlerocket-ebs-snapshot';
+  if (!SESSION_NAME.test(roleSessionName)) {
+    throw new InputError(
+      'role-session-name',
+      `'${roleSessionName}' must be 2-64 characters of letters, digits and +=,.@_-.`,
+    );
+  }
+  const roleDurationSeconds = optionalInteger(get, 'role-duration-seconds', 900, 43200) ?? 3600;
+  const audience = optional(get, 'audience') ?? 'sts.amazonaws.com';
+
+  const bottlerocketVariant = optional(get, 'bottlerocket-variant') ?? DEFAULT_VARIANT;
+  if (!VARIANT.test(bottlerocketVariant)) {
+    throw new InputError(
+      'bottlerocket-variant',
+      `'${bottlerocketVariant}' is not a Bottlerocket variant name like ${DEFAULT_VARIANT}.`,
+    );
+  }
+  const amiId = optional(get, 'ami-id');
+  if (amiId !== undefined && !AMI_ID.test(amiId))
+    throw new InputError('ami-id', `'${amiId}' is not an AMI ID (ami-...).`);
+
+  const instanceTypes = listOf(
+    get,
+    'instance-type',
+    INSTANCE_TYPE,
+    'an EC2 instance type like m6i.xlarge',
+  );
+  if (instanceTypes.length === 0) instanceTypes.push(DEFAULT_INSTANCE_TYPE);
+  if (/nvidia/.test(bottlerocketVariant)) {
+    const notGpu = instanceTypes.filter((t) => !/^(g|p)\d/.test(t));
+    if (notGpu.length > 0) {
+      throw new InputError(
+        'instance-type',
+        `${notGpu.join(', ')} has no NVIDIA GPU, and the ${bottlerocketVariant} variant never becomes ready without one; use a g* or p* type.`,
+      );
+    }
+  }
+
+  const profile = required(get, 'instance-profile');
+  let instanceProfile: { name?: string; arn?: string };
+  if (profile.startsWith('arn:')) {
+    if (!PROFILE_ARN.test(profile))
+      throw new InputError('instance-profile', `'${profile}' is not an instance profile ARN.`);
+    instanceProfile = { arn: profile };
+  } else {
+    if (!PROFILE_NAME.test(profile))
+      throw new InputError('instance-profile', `'${profile}' is not an instance profile name.`);
+    instanceProfile = { name: profile };
+  }
+
+  const subnetIds = listOf(get, 'subnet-id', SUBNET_ID, 'a subnet ID (subnet-...)');
+  const securityGroupIds = listOf(
+    get,
+    'security-group-ids',
+    SECURITY_GROUP_ID,
+    'a security group ID (sg-...)',
+  );
+  const associatePublicIpAddress = optionalBoolean(get, 'associate-public-ip-address');
+
+  const config: BuildConfig = {
+    images: imageList.images,
+    platforms: parsePlatforms(read(get, 'platforms')),
+    region,
+    credentials: { roleSessionName, roleDurationSeconds, audience },
+    bottlerocketVariant,
+    instanceTypes,
+    instanceProfile,
+    subnetIds,
+    securityGroupIds,
+    volume: parseVolume(get),
+    snapshotter: oneOf<Snapshotter>(get, 'snapshotter', ['overlayfs', 'soci'], 'overlayfs'),
+    onMissingPlatform: oneOf(get, 'on-missing-platform', ['fail', 'skip'] as const, 'fail'),
+    tags: parseTags(get('tags')),
+    timeoutMinutes: optionalInteger(get, 'timeout-minutes', 5, 360) ?? 45,
+    pullConcurrency: optionalInteger(get, 'pull-concurrency', 1, 32) ?? 4,
+    snapshotMode: oneOf<SnapshotMode>(get, 'snapshot-mode', ['stop', 'live'], 'stop'),
+  };
+  if (roleToAssume !== undefined) config.credentials.roleToAssume = roleToAssume;
+  if (amiId !== undefined) config.amiId = amiId;
+  if (associatePublicIpAddress !== undefined)
+    config.associatePublicIpAddress = associatePublicIpAddress;
+  return { config, warnings };
+}

@@ -1,0 +1,106 @@
+/**
+ * The EBS snapshot of the builder's data volume: created with tags and a
+ * bounded description, followed to `completed` (or failed on `error`), and
+ * deleted again when the run does not succeed.
+ */
+import {
+  CreateSnapshotCommand,
+  DeleteSnapshotCommand,
+  DescribeSnapshotsCommand,
+  type EC2Client,
+  type Snapshot,
+} from '@aws-sdk/client-ec2';
+import type { Clock } from './clock.js';
+import { ActionError, awsErrorName } from './errors.js';
+import type { Logger } from './logger.js';
+import { tagSpecifications } from './tags.js';
+import { pollUntil } from './wait.js';
+
+/** EC2 rejects snapshot descriptions over 255 characters. */
+export const MAX_DESCRIPTION = 255;
+
+export function snapshotDescription(imageRefs: string[], variant: string): string {
+  const count = imageRefs.length;
+  const head = `Bottlerocket ${variant} data volume with ${count} image${count === 1 ? '' : 's'}: `;
+  for (let shown = count; shown > 0; shown--) {
+    const more = shown < count ? ` (+${count - shown} more)` : '';
+    const text = head + imageRefs.slice(0, shown).join(', ') + more;
+    if (text.length <= MAX_DESCRIPTION) return text;
+  }
+  return `${head}(${count} listed in the snapshot's tags)`.slice(0, MAX_DESCRIPTION);
+}
+
+export async function createSnapshot(
+  ec2: EC2Client,
+  volumeId: string,
+  description: string,
+  tags: Record<string, string>,
+  signal?: AbortSignal,
+): Promise<string> {
+  const out = await ec2.send(
+    new CreateSnapshotCommand({
+      VolumeId: volumeId,
+      Description: description.slice(0, MAX_DESCRIPTION),
+      TagSpecifications: tagSpecifications(['snapshot'], tags),
+    }),
+    { abortSignal: signal },
+  );
+  if (!out.SnapshotId) throw new ActionError('CreateSnapshot returned no snapshot ID.');
+  return out.SnapshotId;
+}
+
+export interface SnapshotWaitDeps {
+  ec2: EC2Client;
+  clock: Clock;
+  logger: Logger;
+  signal?: AbortSignal;
+}
+
+export async function waitForSnapshot(
+  snapshotId: string,
+  timeoutMs: number,
+  deps: SnapshotWaitDeps,
+): Promise<Snapshot> {
+  let lastProgress = '';
+  return pollUntil({
+    what: `snapshot ${snapshotId} to complete`,
+    timeoutMs,
+    intervalMs: 5000,
+    maxIntervalMs: 15000,
+    clock: deps.clock,
+    signal: deps.signal,
+    check: async () => {
+      const out = await deps.ec2.send(new DescribeSnapshotsCommand({ SnapshotIds: [snapshotId] }), {
+        abortSignal: deps.signal,
+      });
+      const snapshot = out.Snapshots?.[0];
+      const state = snapshot?.State;
+      if (snapshot && state === 'completed') return { done: true, value: snapshot };
+      if (state === 'error') {
+        throw new ActionError(
+          `Snapshot ${snapshotId} failed (state 'error'${snapshot?.StateMessage ? `: ${snapshot.StateMessage}` : ''}).`,
+        );
+      }
+      const progress = snapshot?.Progress ?? '';
+      if (progress && progress !== lastProgress) {
+        lastProgress = progress;
+        deps.logger.info(`Snapshot ${snapshotId}: ${state ?? 'pending'} ${progress}`);
+      }
+      return { done: false, detail: `${state ?? 'not visible yet'} ${progress}`.trim() };
+    },
+  });
+}
+
+export async function deleteSnapshot(
+  ec2: EC2Client,
+  snapshotId: string,
+  signal?: AbortSignal,
+): Promise<boolean> {
+  try {
+    await ec2.send(new DeleteSnapshotCommand({ SnapshotId: snapshotId }), { abortSignal: signal });
+    return true;
+  } catch (error) {
+    if (awsErrorName(error) === 'InvalidSnapshot.NotFound') return false;
+    throw error;
+  }
+}

@@ -1,0 +1,121 @@
+/**
+ * The job summary: what was built, what it holds, how long each phase took,
+ * and what a node group needs to use it. Pure: returns markdown.
+ */
+import type { BuildResult, ImageResult } from './build.js';
+import type { PhaseRecord } from './progress.js';
+import { formatDuration } from './wait.js';
+
+export function escapeCell(text: string): string {
+  return text
+    .replace(/\\/g, '\\\\')
+    .replace(/\|/g, '\\|')
+    .replace(/\r?\n/g, ' ')
+    .replace(/`/g, "'");
+}
+
+export function formatBytes(bytes: number | undefined): string {
+  if (bytes === undefined) return '–';
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return `${value.toFixed(unit === 0 ? 0 : 1)} ${units[unit]}`;
+}
+
+const STATUS_ICON: Record<ImageResult['status'], string> = {
+  ok: '✅',
+  skip: '⚠️ skipped',
+  fail: '❌ failed',
+};
+
+export function imagesTable(images: ImageResult[]): string {
+  if (images.length === 0) return '_No image was pulled._\n';
+  const rows = images.map((i) => {
+    const digest = i.digest ? `\`${i.digest.slice(0, 19)}…\`` : '–';
+    const note = i.status === 'ok' ? '' : ` ${escapeCell(i.message ?? '')}`;
+    return `| ${escapeCell(i.reference)} | ${i.platform} | ${STATUS_ICON[i.status]}${note} | ${digest} | ${formatBytes(i.size)} | ${i.seconds} |`;
+  });
+  return [
+    '| Image | Platform | Result | Digest | Size | Pull (s) |',
+    '|---|---|---|---|---|---:|',
+    ...rows,
+    '',
+  ].join('\n');
+}
+
+export function timeline(phases: PhaseRecord[]): string {
+  if (phases.length === 0) return '';
+  const rows = phases.map((p) => {
+    const outcome = p.outcome === 'ok' ? '✅' : p.outcome === 'skipped' ? '⏭️' : '❌';
+    return `| ${p.index}. ${escapeCell(p.title)} | ${outcome} | ${formatDuration(p.endedAt - p.startedAt)} |`;
+  });
+  return ['| Phase | | Time |', '|---|---|---:|', ...rows, ''].join('\n');
+}
+
+export function buildSummary(result: BuildResult): string {
+  const lines = [
+    `## 📦 Bottlerocket data volume snapshot: \`${result.snapshotId}\``,
+    '',
+    `Built in ${formatDuration(result.durationSeconds * 1000)} in **${result.region}** on ${result.instanceType} (${result.imageId}).`,
+    '',
+    `Nodes need a data volume (\`/dev/xvdb\`) of at least **${result.volumeSizeGiB} GiB** to use it.`,
+    '',
+    '### Images',
+    '',
+    imagesTable(result.images),
+    '### Timeline',
+    '',
+    timeline(result.phases),
+    '### Use it',
+    '',
+    'Karpenter `EC2NodeClass`:',
+    '',
+    '```yaml',
+    'blockDeviceMappings:',
+    '  - deviceName: /dev/xvdb',
+    '    ebs:',
+    `      snapshotID: ${result.snapshotId}`,
+    `      volumeSize: ${result.volumeSizeGiB}Gi`,
+    '      volumeType: gp3',
+    '```',
+    '',
+    'eksctl node group:',
+    '',
+    '```yaml',
+    'additionalVolumes:',
+    '  - volumeName: /dev/xvda',
+    '  - volumeName: /dev/xvdb',
+    `    snapshotID: ${result.snapshotId}`,
+    `    volumeSize: ${result.volumeSizeGiB}`,
+    '```',
+    '',
+  ];
+  if (result.warnings.length > 0) {
+    lines.push('### Warnings', '', ...result.warnings.map((w) => `- ${escapeCell(w)}`), '');
+  }
+  return lines.join('\n');
+}
+
+export function failureSummary(
+  message: string,
+  phases: PhaseRecord[],
+  images: ImageResult[],
+): string {
+  const lines = [
+    '## ❌ Bottlerocket data volume snapshot failed',
+    '',
+    '```',
+    message,
+    '```',
+    '',
+    'Every builder this run launched was terminated, and an unfinished snapshot is deleted.',
+    '',
+  ];
+  if (images.length > 0) lines.push('### Images', '', imagesTable(images));
+  if (phases.length > 0) lines.push('### Timeline', '', timeline(phases));
+  return lines.join('\n');
+}

@@ -1,0 +1,47 @@
+/**
+ * Tags on everything the action creates. The run tag lets the post step (or a
+ * person) find and remove what a run left behind; the rest describe the
+ * snapshot for whoever finds it in the console later.
+ */
+import type { Tag, TagSpecification, ResourceType } from '@aws-sdk/client-ec2';
+import { RESERVED_TAG_PREFIX } from './inputs.js';
+import { runKey, type RunContext } from './run-context.js';
+
+export const TAG_RUN = `${RESERVED_TAG_PREFIX}run`;
+export const TAG_REPOSITORY = `${RESERVED_TAG_PREFIX}repository`;
+export const TAG_ROLE = `${RESERVED_TAG_PREFIX}role`;
+export const TAG_IMAGES = `${RESERVED_TAG_PREFIX}images`;
+export const TAG_DIGESTS = `${RESERVED_TAG_PREFIX}digests`;
+export const TAG_VARIANT = `${RESERVED_TAG_PREFIX}variant`;
+export const TAG_PLATFORMS = `${RESERVED_TAG_PREFIX}platforms`;
+export const TAG_SNAPSHOTTER = `${RESERVED_TAG_PREFIX}snapshotter`;
+
+const MAX_TAG_VALUE = 256;
+
+/** Trims a tag value to EC2's limit, marking the cut. */
+export function tagValue(value: string): string {
+  if (value.length <= MAX_TAG_VALUE) return value;
+  return `${value.slice(0, MAX_TAG_VALUE - 1)}…`;
+}
+
+export function runTags(
+  context: RunContext,
+  userTags: Record<string, string>,
+): Record<string, string> {
+  return {
+    ...userTags,
+    [TAG_RUN]: tagValue(runKey(context)),
+    [TAG_REPOSITORY]: tagValue(context.repository),
+  };
+}
+
+export function toTagList(tags: Record<string, string>): Tag[] {
+  return Object.entries(tags).map(([Key, Value]) => ({ Key, Value }));
+}
+
+export function tagSpecifications(
+  types: ResourceType[],
+  tags: Record<string, string>,
+): TagSpecification[] {
+  return types.map((ResourceType) => ({ ResourceType, Tags: toTagList(tags) }));
+}

@@ -1,0 +1,66 @@
+/**
+ * Bounded polling on an injectable clock. Every wait in the action goes
+ * through here, so each has a deadline, reacts to cancellation at once, and
+ * runs on virtual time in tests and in the performance model.
+ */
+import { abortReason, type Clock } from './clock.js';
+import { ActionError } from './errors.js';
+
+export type PollResult<T> = { done: true; value: T } | { done: false; detail?: string };
+
+export interface PollOptions<T> {
+  /** What is being waited for, for messages: "the builder to come online in SSM". */
+  what: string;
+  timeoutMs: number;
+  /** First delay between checks; grows by half each time up to maxIntervalMs. */
+  intervalMs: number;
+  maxIntervalMs?: number;
+  clock: Clock;
+  signal?: AbortSignal;
+  check: () => Promise<PollResult<T>>;
+  /** Called with each not-done detail, e.g. to log progress. */
+  onPending?: (detail: string | undefined, elapsedMs: number) => void;
+}
+
+export class WaitTimeoutError extends ActionError {
+  constructor(
+    readonly what: string,
+    readonly timeoutMs: number,
+    readonly lastDetail: string | undefined,
+  ) {
+    super(
+      `Timed out after ${formatDuration(timeoutMs)} waiting for ${what}` +
+        (lastDetail ? ` (last state: ${lastDetail}).` : '.'),
+    );
+  }
+}
+
+export async function pollUntil<T>(options: PollOptions<T>): Promise<T> {
+  const { clock, signal } = options;
+  const start = clock.now();
+  const deadline = start + options.timeoutMs;
+  const maxInterval = options.maxIntervalMs ?? options.intervalMs;
+  let interval = options.intervalMs;
+  let lastDetail: string | undefined;
+  for (;;) {
+    if (signal?.aborted) throw abortReason(signal);
+    const result = await options.check();
+    if (result.done) return result.value;
+    lastDetail = result.detail;
+    const now = clock.now();
+    options.onPending?.(lastDetail, now - start);
+    if (now >= deadline) throw new WaitTimeoutError(options.what, options.timeoutMs, lastDetail);
+    await clock.sleep(Math.min(interval, deadline - now), signal);
+    interval = Math.min(maxInterval, Math.round(interval * 1.5));
+  }
+}
+
+export function formatDuration(ms: number): string {
+  const totalSeconds = Math.round(ms / 1000);
+  if (totalSeconds < 60) return `${totalSeconds}s`;
+  const minutes = Math.floor(totalSeconds / 60);
+  const seconds = totalSeconds % 60;
+  if (minutes < 60) return seconds === 0 ? `${minutes}m` : `${minutes}m${seconds}s`;
+  const hours = Math.floor(minutes / 60);
+  return `${hours}h${minutes % 60}m`;
+}
