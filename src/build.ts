@@ -297,7 +297,17 @@ export async function buildSnapshot(config: BuildConfig, deps: BuildDeps): Promi
                 logger.debug(`Pull script: ${status} after ${formatDuration(elapsed)}`),
             },
             { ssm: clients.ssm, ec2: clients.ec2, clock, logger, signal },
-          );
+          ).catch((error: unknown) => {
+            if (error instanceof WaitTimeoutError) {
+              throw new ActionError(
+                `Pulling did not finish in ${formatDuration(waitMs)}, the part of timeout-minutes (${config.timeoutMinutes}) ` +
+                  `left after keeping ${formatDuration(bounds.snapshotReserveMs)} for the snapshot. ` +
+                  'Raise timeout-minutes or pull-concurrency, or use a larger instance type.',
+                { cause: error },
+              );
+            }
+            throw error;
+          });
           const report = parseScriptReport(result.stdout, config.images);
           images = report.pulls.map(toImageResult);
           for (const pull of report.pulls) {

@@ -108,7 +108,7 @@ pull_image() {
     start=$(now_ms)
     if ctr_k8s images pull --platform "$platform" --snapshotter "$SNAPSHOTTER" \\
         --label io.cri-containerd.image=managed --label io.cri-containerd.pinned=pinned \\
-        "\${user[@]}" "$ref" > "$log" 2>&1; then
+        "\${user[@]}" "$ref" > "$log.out" 2> "$log"; then
       ms=$(( $(now_ms) - start ))
       # REF TYPE DIGEST SIZE(number unit) PLATFORMS LABELS
       read -r _ _ digest size_n size_u _ < <(ctr_k8s images ls "name==$ref" 2>/dev/null | sed -n 2p)
@@ -116,7 +116,9 @@ pull_image() {
       report pull "$i" "$platform" ok "$ms" "\${digest:--}" "\${size:--}" "" >> "$out"
     else
       ms=$(( $(now_ms) - start ))
+      # ctr writes progress to stdout and the reason to stderr.
       message=$(grep -v '^[[:space:]]*$' "$log" | tail -n 3 | one_line)
+      [ -n "$message" ] || message=$(grep -v '^[[:space:]]*$' "$log.out" | tail -n 3 | one_line)
       status=fail
       if [ "$ON_MISSING_PLATFORM" = skip ] && grep -qi 'no match for platform' "$log"; then status=skip; fi
       report pull "$i" "$platform" "$status" "$ms" - - "\${message:-ctr exited without a message}" >> "$out"

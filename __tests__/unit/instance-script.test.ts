@@ -10,10 +10,16 @@ import {
   type ScriptPlan,
 } from '../../src/instance-script.js';
 import type { Platform } from '../../src/inputs.js';
-import { runScript, simulatedInstance, type SimulatedInstance, type StubImage } from '../../test-support/instance-sim.js';
+import {
+  runScript,
+  simulatedInstance,
+  type SimulatedInstance,
+  type StubImage,
+} from '../../test-support/instance-sim.js';
 
 const PAUSE = 'public.ecr.aws/eks-distro/kubernetes/pause:3.2';
-const JUPYTER = 'public.ecr.aws/kubeflow-on-aws/notebook-servers/jupyter-pytorch:1.12.1-cpu-py38-ubuntu20.04-ec2-v1.2';
+const JUPYTER =
+  'public.ecr.aws/kubeflow-on-aws/notebook-servers/jupyter-pytorch:1.12.1-cpu-py38-ubuntu20.04-ec2-v1.2';
 const PRIVATE = '123456789012.dkr.ecr.us-west-2.amazonaws.com/app:v1';
 
 function plan(refs: string[], overrides: Partial<ScriptPlan> = {}): ScriptPlan {
@@ -41,7 +47,7 @@ async function run(p: ScriptPlan, images: StubImage[], env: Record<string, strin
 }
 
 describe('shellQuote', () => {
-  it.each(["plain", "it's", '$(id)', '`id`', 'a b\nc', "'; rm -rf / #", '"double"', '\\', ''])(
+  it.each(['plain', "it's", '$(id)', '`id`', 'a b\nc', "'; rm -rf / #", '"double"', '\\', ''])(
     'round-trips %j through sh unchanged',
     (value) => {
       const out = execFileSync('sh', ['-c', `printf '%s' ${shellQuote(value)}`]).toString();
@@ -54,14 +60,26 @@ describe('instance script', () => {
   it('pulls every image for every platform with flags before the reference, labelled managed and pinned', async () => {
     const p = plan([PAUSE, JUPYTER], { platforms: ['linux/amd64', 'linux/arm64'] });
     const r = await run(p, [
-      { ref: PAUSE, platforms: ['linux/amd64', 'linux/arm64'], digest: `sha256:${'1'.repeat(64)}`, size: '301.6 KiB' },
-      { ref: JUPYTER, platforms: ['linux/amd64', 'linux/arm64'], digest: `sha256:${'2'.repeat(64)}`, size: '4.6 GiB' },
+      {
+        ref: PAUSE,
+        platforms: ['linux/amd64', 'linux/arm64'],
+        digest: `sha256:${'1'.repeat(64)}`,
+        size: '301.6 KiB',
+      },
+      {
+        ref: JUPYTER,
+        platforms: ['linux/amd64', 'linux/arm64'],
+        digest: `sha256:${'2'.repeat(64)}`,
+        size: '4.6 GiB',
+      },
     ]);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(r.report.complete).toBe(true);
     expect(r.report.totals).toEqual({ pulled: 4, skipped: 0, failed: 0 });
-    expect(r.report.pulls.map((x) => [x.image.normalized, x.platform, x.status, x.digest, x.size])).toEqual([
+    expect(
+      r.report.pulls.map((x) => [x.image.normalized, x.platform, x.status, x.digest, x.size]),
+    ).toEqual([
       [PAUSE, 'linux/amd64', 'ok', `sha256:${'1'.repeat(64)}`, '301.6 KiB'],
       [PAUSE, 'linux/arm64', 'ok', `sha256:${'1'.repeat(64)}`, '301.6 KiB'],
       [JUPYTER, 'linux/amd64', 'ok', `sha256:${'2'.repeat(64)}`, '4.6 GiB'],
@@ -80,7 +98,9 @@ describe('instance script', () => {
   });
 
   it('uses the chosen snapshotter', async () => {
-    const r = await run(plan([PAUSE], { snapshotter: 'soci' }), [{ ref: PAUSE, platforms: ['linux/amd64'] }]);
+    const r = await run(plan([PAUSE], { snapshotter: 'soci' }), [
+      { ref: PAUSE, platforms: ['linux/amd64'] },
+    ]);
     expect(r.code).toBe(0);
     expect(r.instance.read('pulls.log')).toContain('\tsoci\t');
   });
@@ -98,7 +118,10 @@ describe('instance script', () => {
 
   it('pulls one at a time with concurrency 1', async () => {
     const refs = [PAUSE, JUPYTER];
-    const r = await run(plan(refs, { concurrency: 1 }), refs.map((ref) => ({ ref, platforms: ['linux/amd64'], delaySeconds: 0.2 })));
+    const r = await run(
+      plan(refs, { concurrency: 1 }),
+      refs.map((ref) => ({ ref, platforms: ['linux/amd64'], delaySeconds: 0.2 })),
+    );
     expect(r.code).toBe(0);
     expect(Number(r.instance.read('max-concurrency'))).toBe(1);
   });
@@ -108,7 +131,12 @@ describe('instance script', () => {
     const broken = 'ghcr.io/acme/broken:2';
     const r = await run(plan([PAUSE, missing, broken]), [
       { ref: PAUSE, platforms: ['linux/amd64'] },
-      { ref: broken, platforms: ['linux/amd64'], error: 'failed to copy: httpReadSeeker: failed open: unexpected status code 500 Internal Server Error' },
+      {
+        ref: broken,
+        platforms: ['linux/amd64'],
+        error:
+          'failed to copy: httpReadSeeker: failed open: unexpected status code 500 Internal Server Error',
+      },
     ]);
     expect(r.code).toBe(1);
     expect(r.report.totals).toEqual({ pulled: 1, skipped: 0, failed: 2 });
@@ -130,9 +158,10 @@ describe('instance script', () => {
   });
 
   it('skips a missing platform when asked, and succeeds', async () => {
-    const r = await run(plan([PAUSE], { platforms: ['linux/amd64', 'linux/arm64'], onMissingPlatform: 'skip' }), [
-      { ref: PAUSE, platforms: ['linux/amd64'] },
-    ]);
+    const r = await run(
+      plan([PAUSE], { platforms: ['linux/amd64', 'linux/arm64'], onMissingPlatform: 'skip' }),
+      [{ ref: PAUSE, platforms: ['linux/amd64'] }],
+    );
     expect(r.code).toBe(0);
     expect(r.report.totals).toEqual({ pulled: 1, skipped: 1, failed: 0 });
     expect(r.report.pulls.find((x) => x.platform === 'linux/arm64')?.status).toBe('skip');
@@ -150,47 +179,69 @@ describe('instance script', () => {
     ]);
     expect(r.code).toBe(0);
     const pulls = r.instance.read('pulls.log');
-    expect(pulls).toContain(`${PRIVATE}\tlinux/amd64\toverlayfs\tAWS:instance-token-for-123456789012.dkr.ecr.us-west-2.amazonaws.com`);
+    expect(pulls).toContain(
+      `${PRIVATE}\tlinux/amd64\toverlayfs\tAWS:instance-token-for-123456789012.dkr.ecr.us-west-2.amazonaws.com`,
+    );
     expect(pulls).toContain(`${PAUSE}\tlinux/amd64\toverlayfs\t\n`);
     // the token is not echoed into the report
     expect(r.stdout).not.toContain('instance-token-for');
   });
 
   it('reports an ECR token failure per platform without pulling', async () => {
-    const r = await run(plan([PRIVATE]), [{ ref: PRIVATE, platforms: ['linux/amd64'], auth: 'ecr' }], {
-      STUB_ECR_FAIL: 'NoCredentialProviders: no valid providers in chain',
-    });
+    const r = await run(
+      plan([PRIVATE]),
+      [{ ref: PRIVATE, platforms: ['linux/amd64'], auth: 'ecr' }],
+      {
+        STUB_ECR_FAIL: 'NoCredentialProviders: no valid providers in chain',
+      },
+    );
     expect(r.code).toBe(1);
     expect(r.report.pulls[0]?.message).toContain('could not get an ECR token on the instance');
     expect(r.report.pulls[0]?.message).toContain('NoCredentialProviders');
   });
 
   it('stops with a clear phase failure when kubelet cannot be stopped', async () => {
-    const r = await run(plan([PAUSE]), [{ ref: PAUSE, platforms: ['linux/amd64'] }], { STUB_SYSTEMCTL_FAIL: 'Unit kubelet.service is masked.' });
+    const r = await run(plan([PAUSE]), [{ ref: PAUSE, platforms: ['linux/amd64'] }], {
+      STUB_SYSTEMCTL_FAIL: 'Unit kubelet.service is masked.',
+    });
     expect(r.code).toBe(91);
-    expect(r.report.phaseFailure).toEqual({ phase: 'prepare', message: expect.stringContaining('masked') });
+    expect(r.report.phaseFailure).toEqual({
+      phase: 'prepare',
+      message: expect.stringContaining('masked'),
+    });
     expect(r.instance.has('pulls.log')).toBe(false);
   });
 
   it('stops containerd and flushes after the pulls when quiescing for a live snapshot', async () => {
-    const r = await run(plan([PAUSE], { quiesce: true }), [{ ref: PAUSE, platforms: ['linux/amd64'] }]);
+    const r = await run(plan([PAUSE], { quiesce: true }), [
+      { ref: PAUSE, platforms: ['linux/amd64'] },
+    ]);
     expect(r.code).toBe(0);
     expect(r.instance.read('systemctl.log')).toBe('stop kubelet\nstop containerd\n');
     expect(r.instance.read('host-commands.log')).toMatch(/sync\n$/);
   });
 
   it('keeps the report of 20 images x 2 platforms with failures well inside SSM output limits', async () => {
-    const refs = Array.from({ length: 20 }, (_, i) => `123456789012.dkr.ecr.eu-central-1.amazonaws.com/ml/model-server-${i}:2026.11.29-build.${i}`);
+    const refs = Array.from(
+      { length: 20 },
+      (_, i) =>
+        `123456789012.dkr.ecr.eu-central-1.amazonaws.com/ml/model-server-${i}:2026.11.29-build.${i}`,
+    );
     const p = plan(refs, { platforms: ['linux/amd64', 'linux/arm64'], concurrency: 8 });
     const r = await run(
       p,
-      refs.map((ref, i) => ({ ref, platforms: ['linux/amd64', 'linux/arm64'], auth: 'ecr' as const, error: i % 2 ? 'x'.repeat(2000) : '' })),
+      refs.map((ref, i) => ({
+        ref,
+        platforms: ['linux/amd64', 'linux/arm64'],
+        auth: 'ecr' as const,
+        error: i % 2 ? 'x'.repeat(2000) : '',
+      })),
     );
     expect(r.report.pulls).toHaveLength(40);
     expect(r.report.complete).toBe(true);
     expect(r.stdout.length).toBeLessThan(24000);
     expect(Math.max(...r.report.pulls.map((x) => x.message?.length ?? 0))).toBeLessThanOrEqual(300);
-  });
+  }, 60_000);
 });
 
 describe('parseSize', () => {
@@ -207,10 +258,21 @@ describe('parseSize', () => {
 describe('parseScriptReport', () => {
   it('marks a report cut short (no end line) as incomplete and ignores noise', () => {
     const images = [parseImageReference(PAUSE)];
-    const r = parseScriptReport('noise\n@@BES\tpull\t0\tlinux/amd64\tok\t1234\tsha256:abc\t1 MiB\t\n', images);
+    const r = parseScriptReport(
+      'noise\n@@BES\tpull\t0\tlinux/amd64\tok\t1234\tsha256:abc\t1 MiB\t\n',
+      images,
+    );
     expect(r.complete).toBe(false);
     expect(r.pulls).toEqual([
-      { image: images[0], platform: 'linux/amd64', status: 'ok', seconds: 1.2, digest: 'sha256:abc', size: '1 MiB', sizeBytes: 1048576 },
+      {
+        image: images[0],
+        platform: 'linux/amd64',
+        status: 'ok',
+        seconds: 1.2,
+        digest: 'sha256:abc',
+        size: '1 MiB',
+        sizeBytes: 1048576,
+      },
     ]);
   });
 });

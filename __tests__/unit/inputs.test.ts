@@ -1,0 +1,156 @@
+import { describe, expect, it } from '@jest/globals';
+import { InputError } from '../../src/errors.js';
+import { parseInputs, parseTags } from '../../src/inputs.js';
+
+const BASE: Record<string, string> = {
+  images: 'busybox',
+  'aws-region': 'us-west-2',
+  'instance-profile': 'snapshot-builder-instance',
+};
+
+function parse(inputs: Record<string, string>) {
+  const all = { ...BASE, ...inputs };
+  return parseInputs((name) => all[name] ?? '');
+}
+
+function refusal(inputs: Record<string, string>): InputError {
+  try {
+    parse(inputs);
+  } catch (error) {
+    if (error instanceof InputError) return error;
+    throw error;
+  }
+  throw new Error('expected an InputError');
+}
+
+describe('parseInputs', () => {
+  it('applies the documented defaults', () => {
+    const { config } = parse({});
+    expect(config).toMatchObject({
+      platforms: ['linux/amd64'],
+      bottlerocketVariant: 'aws-k8s-1.34',
+      instanceTypes: ['m6i.xlarge'],
+      instanceProfile: { name: 'snapshot-builder-instance' },
+      subnetIds: [],
+      securityGroupIds: [],
+      volume: { sizeGiB: 50, type: 'gp3', iops: 10000, throughput: 1000, encrypted: false },
+      snapshotter: 'overlayfs',
+      onMissingPlatform: 'fail',
+      timeoutMinutes: 45,
+      pullConcurrency: 4,
+      snapshotMode: 'stop',
+      credentials: {
+        roleSessionName: 'bottlerocket-ebs-snapshot',
+        roleDurationSeconds: 3600,
+        audience: 'sts.amazonaws.com',
+      },
+    });
+    expect(config.images.map((i) => i.normalized)).toEqual(['docker.io/library/busybox:latest']);
+    expect(config.associatePublicIpAddress).toBeUndefined();
+    expect(config.credentials.roleToAssume).toBeUndefined();
+  });
+
+  it('reads lists in any of the accepted forms', () => {
+    const { config, warnings } = parse({
+      images:
+        '# the app\npublic.ecr.aws/eks-distro/kubernetes/pause:3.2, busybox\n\ndocker.io/library/busybox:latest\n',
+      platforms: 'linux/amd64\narm64',
+      'instance-type': 'm6i.xlarge, m7g.xlarge',
+      'subnet-id': 'subnet-0123456789abcdef0\nsubnet-0fedcba9876543210',
+      'security-group-ids': 'sg-0123456789abcdef0',
+      'associate-public-ip-address': 'true',
+      tags: 'team=ml\ncost-center = 42',
+      'instance-profile': 'arn:aws:iam::123456789012:instance-profile/builder',
+      'role-to-assume': 'arn:aws:iam::123456789012:role/snapshot-builder',
+    });
+    expect(config.images).toHaveLength(2);
+    expect(warnings).toEqual([
+      "Input 'images': dropped duplicates docker.io/library/busybox:latest.",
+    ]);
+    expect(config.platforms).toEqual(['linux/amd64', 'linux/arm64']);
+    expect(config.instanceTypes).toEqual(['m6i.xlarge', 'm7g.xlarge']);
+    expect(config.subnetIds).toHaveLength(2);
+    expect(config.associatePublicIpAddress).toBe(true);
+    expect(config.tags).toEqual({ team: 'ml', 'cost-center': '42' });
+    expect(config.instanceProfile).toEqual({
+      arn: 'arn:aws:iam::123456789012:instance-profile/builder',
+    });
+    expect(config.credentials.roleToAssume).toBe('arn:aws:iam::123456789012:role/snapshot-builder');
+  });
+
+  it('sizes gp3 performance to the volume and accepts io2 with IOPS', () => {
+    expect(parse({ 'volume-size': '20' }).config.volume).toMatchObject({
+      iops: 10000,
+      throughput: 1000,
+    });
+    expect(parse({ 'volume-type': 'io2', 'volume-iops': '16000' }).config.volume).toEqual({
+      sizeGiB: 50,
+      type: 'io2',
+      iops: 16000,
+      encrypted: false,
+    });
+    expect(parse({ 'kms-key-id': 'alias/ebs' }).config.volume).toMatchObject({
+      encrypted: true,
+      kmsKeyId: 'alias/ebs',
+    });
+  });
+
+  it.each([
+    [{ images: '' }, 'images', 'is required'],
+    [{ images: 'busybox;rm -rf /' }, 'images', "';'"],
+    [{ images: 'busybox $(id)' }, 'images', 'whitespace'],
+    [{ images: '# only a comment' }, 'images', 'lists no image'],
+    [{ 'aws-region': 'mars-1' }, 'aws-region', "'mars-1'"],
+    [{ 'aws-region': '' }, 'aws-region', 'is required'],
+    [{ platforms: 'linux/s390x' }, 'platforms', "'linux/s390x' is not supported"],
+    [{ 'role-to-assume': 'snapshot-builder' }, 'role-to-assume', 'is not an IAM role ARN'],
+    [{ 'role-session-name': 'a' }, 'role-session-name', '2-64 characters'],
+    [{ 'role-duration-seconds': '60' }, 'role-duration-seconds', 'between 900 and 43200'],
+    [{ 'bottlerocket-variant': 'aws k8s' }, 'bottlerocket-variant', "'aws k8s'"],
+    [{ 'ami-id': 'ami-xyz' }, 'ami-id', "'ami-xyz'"],
+    [{ 'instance-type': 'huge' }, 'instance-type', "'huge'"],
+    [{ 'bottlerocket-variant': 'aws-k8s-1.34-nvidia' }, 'instance-type', 'has no NVIDIA GPU'],
+    [{ 'instance-profile': '' }, 'instance-profile', 'is required'],
+    [
+      { 'instance-profile': 'arn:aws:iam::1:role/x' },
+      'instance-profile',
+      'not an instance profile ARN',
+    ],
+    [{ 'subnet-id': 'subnet-1' }, 'subnet-id', "'subnet-1'"],
+    [{ 'security-group-ids': 'default' }, 'security-group-ids', "'default'"],
+    [{ 'associate-public-ip-address': 'maybe' }, 'associate-public-ip-address', 'true or false'],
+    [{ 'volume-size': '10' }, 'volume-size', 'between 20 and 16384'],
+    [{ 'volume-size': '50GiB' }, 'volume-size', 'whole number'],
+    [{ 'volume-type': 'st1' }, 'volume-type', 'gp3, gp2, io1, io2'],
+    [{ 'volume-iops': '2000' }, 'volume-iops', '3000 to 25000'],
+    [{ 'volume-iops': '4000', 'volume-throughput': '1001' }, 'volume-throughput', 'at most 0.25'],
+    [{ 'volume-type': 'gp2', 'volume-iops': '3000' }, 'volume-iops', 'gp2'],
+    [{ 'volume-type': 'io2' }, 'volume-iops', 'need provisioned IOPS'],
+    [{ 'kms-key-id': 'my key' }, 'kms-key-id', "'my key'"],
+    [{ 'kms-key-id': 'alias/x', encrypted: 'false' }, 'encrypted', "'kms-key-id' is set"],
+    [{ snapshotter: 'stargz' }, 'snapshotter', 'overlayfs, soci'],
+    [{ 'on-missing-platform': 'ignore' }, 'on-missing-platform', 'fail, skip'],
+    [{ 'timeout-minutes': '1' }, 'timeout-minutes', 'between 5 and 360'],
+    [{ 'pull-concurrency': '0' }, 'pull-concurrency', 'between 1 and 32'],
+    [{ 'snapshot-mode': 'freeze' }, 'snapshot-mode', 'stop, live'],
+    [{ tags: 'novalue' }, 'tags', 'is not key=value'],
+  ])('refuses %j naming the input', (inputs, input, text) => {
+    const error = refusal(inputs);
+    expect(error.input).toBe(input);
+    expect(error.message).toContain(`Input '${input}'`);
+    expect(error.message).toContain(text);
+  });
+});
+
+describe('parseTags', () => {
+  it('refuses reserved prefixes and too many tags', () => {
+    expect(() => parseTags('aws:createdBy=me')).toThrow("reserved prefix 'aws:'");
+    expect(() => parseTags('bottlerocket-ebs-snapshot:run=x')).toThrow(
+      'that the action sets itself',
+    );
+    expect(() => parseTags(Array.from({ length: 41 }, (_, i) => `k${i}=v`).join('\n'))).toThrow(
+      'at most 40 tags',
+    );
+    expect(() => parseTags(`k=${'v'.repeat(257)}`)).toThrow('not a valid EC2 tag value');
+  });
+});

@@ -1,0 +1,189 @@
+/**
+ * aws-sdk-client-mock set-ups for a builder that behaves like the real thing:
+ * an instance that runs, an SSM agent that comes online, a pull script that is
+ * actually executed with the instance stand-ins, a snapshot that completes.
+ * Tests override single operations to make one thing go wrong.
+ */
+import {
+  CreateSnapshotCommand,
+  DeleteSnapshotCommand,
+  DescribeImagesCommand,
+  DescribeInstancesCommand,
+  DescribeInstanceTypesCommand,
+  DescribeSnapshotsCommand,
+  EC2Client,
+  RunInstancesCommand,
+  StopInstancesCommand,
+  TerminateInstancesCommand,
+} from '@aws-sdk/client-ec2';
+import {
+  CancelCommandCommand,
+  DescribeInstanceInformationCommand,
+  GetCommandInvocationCommand,
+  GetParameterCommand,
+  SendCommandCommand,
+  SSMClient,
+} from '@aws-sdk/client-ssm';
+import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
+import { mockClient, type AwsClientStub } from 'aws-sdk-client-mock';
+import type { AwsClients } from '../src/aws-clients.js';
+import { runScript, simulatedInstance, type StubImage } from './instance-sim.js';
+
+export const INSTANCE_ID = 'i-0123456789abcdef0';
+export const VOLUME_ID = 'vol-0123456789abcdef0';
+export const SNAPSHOT_ID = 'snap-0123456789abcdef0';
+export const AMI_X86 = 'ami-0aaaaaaaaaaaaaaaa';
+export const AMI_ARM = 'ami-0bbbbbbbbbbbbbbbb';
+
+export interface MockedAws {
+  clients: AwsClients;
+  ec2: AwsClientStub<EC2Client>;
+  ssm: AwsClientStub<SSMClient>;
+  sts: AwsClientStub<STSClient>;
+  /** Scripts sent with SendCommand. */
+  scripts: string[];
+  restore(): void;
+}
+
+export function mockAws(registry: StubImage[], env: Record<string, string> = {}): MockedAws {
+  const ec2 = mockClient(EC2Client);
+  const ssm = mockClient(SSMClient);
+  const sts = mockClient(STSClient);
+  const scripts: string[] = [];
+  let state = 'pending';
+  const invocations = new Map<
+    string,
+    Promise<{ code: number | null; stdout: string; stderr: string }>
+  >();
+
+  sts.on(GetCallerIdentityCommand).resolves({
+    Account: '123456789012',
+    Arn: 'arn:aws:sts::123456789012:assumed-role/snapshot-builder/gha',
+  });
+  ec2.on(DescribeInstanceTypesCommand).callsFake((input: { InstanceTypes?: string[] }) => {
+    const type = input.InstanceTypes?.[0] ?? '';
+    const arch = /^[a-z]+\d+g/.test(type) ? 'arm64' : 'x86_64';
+    return {
+      InstanceTypes: [{ InstanceType: type, ProcessorInfo: { SupportedArchitectures: [arch] } }],
+    };
+  });
+  ec2
+    .on(DescribeImagesCommand)
+    .resolves({
+      Images: [
+        {
+          ImageId: AMI_X86,
+          Architecture: 'x86_64',
+          Name: 'bottlerocket-aws-k8s-1.34-x86_64-v1.57.0',
+        },
+      ],
+    });
+  ssm.on(GetParameterCommand).callsFake((input: { Name?: string }) => ({
+    Parameter: { Name: input.Name, Value: input.Name?.includes('/arm64/') ? AMI_ARM : AMI_X86 },
+  }));
+  ec2.on(RunInstancesCommand).callsFake(() => {
+    state = 'pending';
+    return {
+      Instances: [
+        {
+          InstanceId: INSTANCE_ID,
+          State: { Name: 'pending' },
+          Placement: { AvailabilityZone: 'us-west-2a' },
+        },
+      ],
+    };
+  });
+  ec2.on(DescribeInstancesCommand).callsFake(() => {
+    if (state === 'pending') state = 'running';
+    else if (state === 'stopping') state = 'stopped';
+    return {
+      Reservations: [
+        {
+          Instances: [
+            {
+              InstanceId: INSTANCE_ID,
+              State: { Name: state },
+              BlockDeviceMappings: [
+                { DeviceName: '/dev/xvda', Ebs: { VolumeId: 'vol-0root000000000000' } },
+                { DeviceName: '/dev/xvdb', Ebs: { VolumeId: VOLUME_ID } },
+              ],
+            },
+          ],
+        },
+      ],
+    };
+  });
+  ec2.on(StopInstancesCommand).callsFake(() => {
+    state = 'stopping';
+    return {};
+  });
+  ec2.on(TerminateInstancesCommand).callsFake((input: { InstanceIds?: string[] }) => {
+    state = 'terminated';
+    return {
+      TerminatingInstances: (input.InstanceIds ?? []).map((InstanceId) => ({ InstanceId })),
+    };
+  });
+  ssm.on(DescribeInstanceInformationCommand).resolves({
+    InstanceInformationList: [{ InstanceId: INSTANCE_ID, PingStatus: 'Online' }],
+  });
+  ssm.on(SendCommandCommand).callsFake((input: { Parameters?: Record<string, string[]> }) => {
+    const script = (input.Parameters?.commands ?? []).join('\n');
+    scripts.push(script);
+    const id = `cmd-${scripts.length}`;
+    const instance = simulatedInstance(registry, env);
+    invocations.set(
+      id,
+      runScript(script, instance).finally(() => instance.cleanup()),
+    );
+    return { Command: { CommandId: id } };
+  });
+  ssm.on(GetCommandInvocationCommand).callsFake(async (input: { CommandId?: string }) => {
+    const run = await invocations.get(input.CommandId ?? '');
+    if (!run)
+      throw Object.assign(new Error('no such invocation'), { name: 'InvocationDoesNotExist' });
+    return {
+      Status: run.code === 0 ? 'Success' : 'Failed',
+      StatusDetails: run.code === 0 ? 'Success' : 'Failed',
+      ResponseCode: run.code ?? -1,
+      StandardOutputContent: run.stdout.slice(0, 24000),
+      StandardErrorContent: run.stderr.slice(0, 8000),
+    };
+  });
+  ssm.on(CancelCommandCommand).resolves({});
+  ec2.on(CreateSnapshotCommand).resolves({ SnapshotId: SNAPSHOT_ID, State: 'pending' });
+  let polls = 0;
+  ec2.on(DescribeSnapshotsCommand).callsFake(() => {
+    polls++;
+    return {
+      Snapshots: [
+        polls < 3
+          ? {
+              SnapshotId: SNAPSHOT_ID,
+              State: 'pending',
+              Progress: `${polls * 40}%`,
+              VolumeSize: 50,
+            }
+          : { SnapshotId: SNAPSHOT_ID, State: 'completed', Progress: '100%', VolumeSize: 50 },
+      ],
+    };
+  });
+  ec2.on(DeleteSnapshotCommand).resolves({});
+
+  const clients = {
+    ec2: new EC2Client({ region: 'us-west-2' }),
+    ssm: new SSMClient({ region: 'us-west-2' }),
+    sts: new STSClient({ region: 'us-west-2' }),
+  };
+  return {
+    clients,
+    ec2,
+    ssm,
+    sts,
+    scripts,
+    restore: () => {
+      ec2.restore();
+      ssm.restore();
+      sts.restore();
+    },
+  };
+}
