@@ -8,6 +8,7 @@ import { createFederationStsClient, destroyClients } from './aws-clients.js';
 import {
   buildSnapshot,
   BuildFailure,
+  STATE_CLEAN,
   STATE_INSTANCE_IDS,
   STATE_PENDING_SNAPSHOT,
   STATE_REGION,
@@ -105,13 +106,15 @@ export async function runPost(rt: ActionRuntime): Promise<void> {
   const pendingSnapshotId = rt.getState(STATE_PENDING_SNAPSHOT);
   const region = rt.getState(STATE_REGION);
   if (!region) {
-    logger.info('The main step created nothing; nothing to clean up.');
+    logger.info('The main step stopped before creating anything; nothing to clean up.');
     return;
   }
-  if (instanceIds.length === 0 && !pendingSnapshotId) {
-    // The main step may have died between RunInstances and saving state: look by tag anyway.
-    logger.debug("No builder recorded in state; checking for this run's tag.");
+  if (rt.getState(STATE_CLEAN) === 'true') {
+    logger.info('The main step already removed everything it created; nothing to clean up.');
+    return;
   }
+  // The main step did not finish its own cleanup (it may have been killed, even between
+  // RunInstances and saving state): look for this run's builders by tag as well.
   let credentials: CredentialsConfig;
   try {
     credentials = parseInputs((name) => rt.getInput(name)).config.credentials;

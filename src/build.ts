@@ -51,6 +51,8 @@ import { formatDuration, WaitTimeoutError } from './wait.js';
 export const STATE_INSTANCE_IDS = 'builder-instance-ids';
 export const STATE_PENDING_SNAPSHOT = 'pending-snapshot-id';
 export const STATE_REGION = 'region';
+/** 'true' once the main step has removed everything it created: the post step then has nothing to do. */
+export const STATE_CLEAN = 'clean';
 
 export interface StateStore {
   save(key: string, value: string): void;
@@ -467,10 +469,12 @@ export async function buildSnapshot(config: BuildConfig, deps: BuildDeps): Promi
         `Could not terminate builder ${launchedIds.join(', ')}: ${errorMessage(error)}. The post step will try again.`,
       );
     }
+    let snapshotLeft = Boolean(snapshotId && !snapshotDone);
     if (snapshotId && !snapshotDone) {
       try {
         await deleteSnapshot(clients.ec2, snapshotId, AbortSignal.timeout(30_000));
         deps.state.save(STATE_PENDING_SNAPSHOT, '');
+        snapshotLeft = false;
         logger.info(`Deleted incomplete snapshot ${snapshotId}.`);
       } catch (error) {
         logger.warning(
@@ -478,5 +482,7 @@ export async function buildSnapshot(config: BuildConfig, deps: BuildDeps): Promi
         );
       }
     }
+    if ((terminated || launchedIds.length === 0) && !snapshotLeft)
+      deps.state.save(STATE_CLEAN, 'true');
   }
 }

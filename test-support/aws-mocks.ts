@@ -67,17 +67,15 @@ export function mockAws(registry: StubImage[], env: Record<string, string> = {})
       InstanceTypes: [{ InstanceType: type, ProcessorInfo: { SupportedArchitectures: [arch] } }],
     };
   });
-  ec2
-    .on(DescribeImagesCommand)
-    .resolves({
-      Images: [
-        {
-          ImageId: AMI_X86,
-          Architecture: 'x86_64',
-          Name: 'bottlerocket-aws-k8s-1.34-x86_64-v1.57.0',
-        },
-      ],
-    });
+  ec2.on(DescribeImagesCommand).resolves({
+    Images: [
+      {
+        ImageId: AMI_X86,
+        Architecture: 'x86_64',
+        Name: 'bottlerocket-aws-k8s-1.34-x86_64-v1.57.0',
+      },
+    ],
+  });
   ssm.on(GetParameterCommand).callsFake((input: { Name?: string }) => ({
     Parameter: { Name: input.Name, Value: input.Name?.includes('/arm64/') ? AMI_ARM : AMI_X86 },
   }));

@@ -60,6 +60,16 @@ function config(inputs: Record<string, string> = {}): BuildConfig {
   return parseInputs((name) => all[name] ?? '').config;
 }
 
+/** The error a build fails with (the test fails if it succeeds). */
+async function failure(promise: Promise<unknown>): Promise<Error> {
+  try {
+    await promise;
+  } catch (error) {
+    if (error instanceof Error) return error;
+  }
+  throw new Error('expected the build to fail');
+}
+
 let aws: MockedAws | undefined;
 afterEach(() => aws?.restore());
 
@@ -202,7 +212,7 @@ describe('buildSnapshot', () => {
       },
     ]);
     const { d, state } = deps(aws);
-    const error = await buildSnapshot(config(), d).catch((e: unknown) => e);
+    const error = await failure(buildSnapshot(config(), d));
     expect(error).toBeInstanceOf(BuildFailure);
     const message = (error as Error).message;
     expect(message).toContain('2 pulls failed');
@@ -218,7 +228,7 @@ describe('buildSnapshot', () => {
 
   it('points at on-missing-platform when an image lacks a platform', async () => {
     aws = mockAws([REGISTRY[0]!, { ref: APP, platforms: ['linux/amd64'], auth: 'ecr' }]);
-    const error = await buildSnapshot(config(), deps(aws).d).catch((e: unknown) => e as Error);
+    const error = await failure(buildSnapshot(config(), deps(aws).d));
     expect(error.message).toContain('no match for platform');
     expect(error.message).toContain('on-missing-platform: skip');
   });
@@ -238,7 +248,7 @@ describe('buildSnapshot', () => {
     aws.ssm.on(DescribeInstanceInformationCommand).resolves({ InstanceInformationList: [] });
     const { d, clock } = deps(aws, { bounds: { ssmOnlineMs: 10 * 60_000 } });
     const start = clock.now();
-    const error = await buildSnapshot(config(), d).catch((e: unknown) => e as Error);
+    const error = await failure(buildSnapshot(config(), d));
     expect(error.message).toContain(
       'waiting for the builder i-0123456789abcdef0 to come online in SSM',
     );
@@ -255,7 +265,7 @@ describe('buildSnapshot', () => {
       Snapshots: [{ SnapshotId: SNAPSHOT_ID, State: 'error', StateMessage: 'internal error' }],
     });
     const { d, state } = deps(aws);
-    const error = await buildSnapshot(config(), d).catch((e: unknown) => e as Error);
+    const error = await failure(buildSnapshot(config(), d));
     expect(error.message).toBe(`Snapshot ${SNAPSHOT_ID} failed (state 'error': internal error).`);
     expect(aws.ec2.commandCalls(TerminateInstancesCommand)).toHaveLength(1);
     expect(aws.ec2.commandCalls(DeleteSnapshotCommand)[0]?.args[0].input).toEqual({
@@ -272,7 +282,7 @@ describe('buildSnapshot', () => {
       return { Status: 'InProgress', StatusDetails: 'InProgress' };
     });
     const { d } = deps(aws, { signal: controller.signal });
-    const error = await buildSnapshot(config(), d).catch((e: unknown) => e as Error);
+    const error = await failure(buildSnapshot(config(), d));
     expect(error).toBeInstanceOf(BuildFailure);
     expect(error.message).toBe('The run was cancelled.');
     expect(aws.ssm.commandCalls(CancelCommandCommand)).toHaveLength(1);
@@ -287,9 +297,7 @@ describe('buildSnapshot', () => {
       .resolves({ Status: 'InProgress', StatusDetails: 'InProgress' });
     const { d, clock } = deps(aws);
     const start = clock.now();
-    const error = await buildSnapshot(config({ 'timeout-minutes': '15' }), d).catch(
-      (e: unknown) => e as Error,
-    );
+    const error = await failure(buildSnapshot(config({ 'timeout-minutes': '15' }), d));
     expect(error.message).toContain('timeout-minutes (15)');
     expect(clock.now() - start).toBeLessThanOrEqual(16 * 60_000);
     expect(aws.ssm.commandCalls(CancelCommandCommand)).toHaveLength(1);

