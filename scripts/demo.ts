@@ -35,7 +35,6 @@ const emu = await startEmulator([
     delaySeconds: 2,
   },
 ]);
-let exitCode = 0;
 try {
   const inputs = {
     images: `${PAUSE}\n${JUPYTER}`,
@@ -75,8 +74,7 @@ try {
   );
   for (const s of snapshots.Snapshots ?? [])
     console.log(`snapshot ${s.SnapshotId}: ${s.State}, ${s.VolumeSize} GiB, "${s.Description}"`);
-  exitCode = main.code === 0 && post.code === 0 ? 0 : 1;
+  process.exitCode = main.code === 0 && post.code === 0 ? 0 : 1;
 } finally {
   await emu.close();
 }
-process.exit(exitCode);

@@ -16,6 +16,7 @@ import {
 import {
   buildSnapshot,
   BuildFailure,
+  STATE_CLEAN,
   STATE_INSTANCE_IDS,
   STATE_PENDING_SNAPSHOT,
   type BuildDeps,
@@ -321,6 +322,9 @@ describe('buildSnapshot', () => {
     const { d } = deps(aws, { state: { save: (k, v) => saved.push([k, v]) } });
     await buildSnapshot(config(), d).catch(() => undefined);
     expect(saved).toContainEqual([STATE_INSTANCE_IDS, INSTANCE_ID]);
-    expect(saved.at(-1)).toEqual([STATE_INSTANCE_IDS, '']);
+    expect(saved.slice(-2)).toEqual([
+      [STATE_INSTANCE_IDS, ''],
+      [STATE_CLEAN, 'true'],
+    ]);
   });
 });

@@ -1,0 +1,207 @@
+/**
+ * Applies {@link rewriteManifest} to the workspace files matched by glob patterns.
+ * See ./index.ts for the contract.
+ */
+import { readFile, realpath, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { glob } from 'tinyglobby';
+import { ActionError, InputError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import { rewriteManifest } from './rewrite.js';
+import {
+  ManifestParseError,
+  type ManifestFinding,
+  type RewriteOptions,
+  type TargetUpdate,
+} from './types.js';
+
+export interface FileUpdate {
+  /** Relative to the workspace, `/`-separated. */
+  path: string;
+  targets: TargetUpdate[];
+  /** Whether `content` differs from `original`. */
+  changed: boolean;
+  content: string;
+  original: string;
+  warnings: ManifestFinding[];
+  notices: ManifestFinding[];
+}
+
+export interface UpdateFilesResult {
+  /** Every matched file that was parsed, changed or not. */
+  files: FileUpdate[];
+  /** Every matched file, skipped ones included. */
+  lookedAt: string[];
+  skipped: Array<{ path: string; reason: string }>;
+}
+
+export interface UpdateFilesParams {
+  /** Absolute path of the repository checkout. */
+  workspace: string;
+  /** Glob patterns relative to the workspace; `!pattern` excludes. */
+  patterns: string[];
+  options: RewriteOptions;
+  /** Write changed files back. When false, nothing on disk changes. */
+  write: boolean;
+  logger: Logger;
+}
+
+const INPUT = 'update-files';
+
+/** Throws InputError for patterns that could reach outside the workspace. */
+export function checkPatterns(patterns: readonly string[]): string[] {
+  const cleaned = patterns.map((p) => p.trim()).filter((p) => p !== '' && !p.startsWith('#'));
+  if (cleaned.length === 0) {
+    throw new InputError(INPUT, 'no file pattern given.');
+  }
+  for (const pattern of cleaned) {
+    const body = pattern.startsWith('!') ? pattern.slice(1) : pattern;
+    if (
+      body.startsWith('/') ||
+      body.startsWith('\\') ||
+      /^[A-Za-z]:/.test(body) ||
+      body.startsWith('~')
+    ) {
+      throw new InputError(
+        INPUT,
+        `'${pattern}' is an absolute path; patterns are relative to the repository root.`,
+      );
+    }
+    if (body.split(/[\\/]/).includes('..')) {
+      throw new InputError(
+        INPUT,
+        `'${pattern}' contains a '..' segment; patterns must stay inside the repository.`,
+      );
+    }
+  }
+  return cleaned;
+}
+
+function isInside(root: string, candidate: string): boolean {
+  const relative = path.relative(root, candidate);
+  return relative === '' || (!relative.startsWith('..') && !path.isAbsolute(relative));
+}
+
+/**
+ * Rewrites every matched manifest. All files are read and rewritten in memory first; a parse
+ * error in any of them throws before anything is written. Throws ActionError when no file
+ * matched or no file holds a data volume target.
+ */
+export async function updateManifestFiles(params: UpdateFilesParams): Promise<UpdateFilesResult> {
+  const { workspace, options, write, logger } = params;
+  const patterns = checkPatterns(params.patterns);
+  const root = await realpath(workspace);
+  const matched = (
+    await glob(patterns, {
+      cwd: root,
+      dot: false,
+      onlyFiles: true,
+      expandDirectories: false,
+      ignore: ['**/node_modules/**'],
+    })
+  )
+    .map((p) => p.split(path.sep).join('/'))
+    .sort();
+
+  if (matched.length === 0) {
+    throw new ActionError(
+      `Nothing was updated: no file matched update-files (${patterns.join(', ')}) in ${workspace}.`,
+    );
+  }
+
+  const files: FileUpdate[] = [];
+  const skipped: Array<{ path: string; reason: string }> = [];
+  for (const rel of matched) {
+    const absolute = path.join(root, rel);
+    const real = await realpath(absolute);
+    if (!isInside(root, real)) {
+      skipped.push({ path: rel, reason: 'it is a link to a file outside the workspace' });
+      continue;
+    }
+    const bytes = await readFile(absolute);
+    const original = bytes.toString('utf8');
+    if (!Buffer.from(original, 'utf8').equals(bytes)) {
+      skipped.push({ path: rel, reason: 'it is not valid UTF-8 text' });
+      continue;
+    }
+    let result;
+    try {
+      result = rewriteManifest(original, options);
+    } catch (error) {
+      if (error instanceof ManifestParseError) {
+        throw new ActionError(
+          `${rel}:${error.line}:${error.column}: not valid YAML: ${error.message}. No file was changed.`,
+          { cause: error },
+        );
+      }
+      throw error;
+    }
+    if (result.skipped !== undefined) {
+      skipped.push({ path: rel, reason: result.skipped });
+      continue;
+    }
+    files.push({
+      path: rel,
+      targets: result.targets,
+      changed: result.content !== original,
+      content: result.content,
+      original,
+      warnings: result.warnings,
+      notices: result.notices,
+    });
+  }
+
+  for (const file of files) {
+    for (const finding of file.warnings) {
+      logger.warning(finding.message, { file: file.path, startLine: finding.line });
+    }
+    for (const finding of file.notices) {
+      logger.info(`${file.path}:${finding.line}: ${finding.message}`);
+    }
+    for (const target of file.targets) {
+      const size =
+        target.size !== undefined && target.size !== target.previousSize
+          ? `, size ${target.previousSize ?? '(unset)'} -> ${target.size}`
+          : '';
+      logger.info(
+        `${file.path}:${target.line}: ${target.kind} '${target.name}': snapshotID ${target.previousSnapshotId ?? '(unset)'} -> ${target.snapshotId}${size}${target.changed ? '' : ' (already up to date)'}`,
+      );
+    }
+  }
+  for (const skip of skipped) {
+    logger.notice(`${skip.path} skipped: ${skip.reason}`, { file: skip.path });
+  }
+
+  const wanted = (options.targets ?? []).map((t) => t.trim()).filter((t) => t !== '');
+  const updatedNames = new Set(files.flatMap((f) => f.targets.map((t) => t.name)));
+  for (const name of wanted) {
+    if (!updatedNames.has(name)) {
+      logger.warning(
+        `targets lists '${name}', but no eksctl node group or Karpenter node class of that name with a /dev/xvdb data volume was found in the matched files`,
+      );
+    }
+  }
+
+  const targetCount = files.reduce((n, f) => n + f.targets.length, 0);
+  if (targetCount === 0) {
+    const reasons = new Map(skipped.map((s) => [s.path, s.reason]));
+    const list = matched
+      .map((p) => {
+        const reason = reasons.get(p);
+        return reason === undefined ? `  - ${p}` : `  - ${p} (skipped: ${reason})`;
+      })
+      .join('\n');
+    const filtered = wanted.length > 0 ? ` named in targets (${wanted.join(', ')})` : '';
+    throw new ActionError(
+      `Nothing was updated: no eksctl node group (additionalVolumes entry with volumeName /dev/xvdb) or Karpenter EC2NodeClass/AWSNodeTemplate (blockDeviceMappings entry with deviceName /dev/xvdb)${filtered} was found in the files looked at:\n${list}`,
+    );
+  }
+
+  if (write) {
+    for (const file of files) {
+      if (file.changed) await writeFile(path.join(root, file.path), file.content, 'utf8');
+    }
+  }
+
+  return { files, lookedAt: matched, skipped };
+}
