@@ -17,10 +17,16 @@ import {
 import { cleanupAfterRun } from './cleanup.js';
 import { webIdentityCredentials } from './credentials.js';
 import { ActionError, errorMessage, InputError } from './errors.js';
-import { parseInputs, type CredentialsConfig } from './inputs.js';
+import { parseActionInputs, parseAwsInputs, type CredentialsConfig } from './inputs.js';
+import {
+  describeExistingSnapshot,
+  updateCluster,
+  type ClusterUpdateResult,
+  type SnapshotFacts,
+} from './cluster-update.js';
 import type { ActionRuntime } from './runtime.js';
 import { runContextFromEnv } from './run-context.js';
-import { buildSummary, failureSummary } from './summary.js';
+import { buildSummary, clusterUpdateSummary, failureSummary, promotionSummary } from './summary.js';
 
 function credentialProvider(
   rt: ActionRuntime,
@@ -50,46 +56,93 @@ export function setBuildOutputs(rt: ActionRuntime, result: BuildResult): void {
   rt.setOutput('duration-seconds', String(result.durationSeconds));
 }
 
+export function setUpdateOutputs(rt: ActionRuntime, result: ClusterUpdateResult): void {
+  rt.setOutput('updated-files', JSON.stringify(result.updatedFiles));
+  const pr = result.pullRequest;
+  if (!pr) return;
+  rt.setOutput('pull-request-operation', pr.operation);
+  if (pr.number !== undefined) rt.setOutput('pull-request-number', String(pr.number));
+  if (pr.url !== undefined) rt.setOutput('pull-request-url', pr.url);
+}
+
 export async function runMain(rt: ActionRuntime): Promise<void> {
   const { logger } = rt;
   let parsed;
   try {
-    parsed = parseInputs((name) => rt.getInput(name));
+    parsed = parseActionInputs((name) => rt.getInput(name));
   } catch (error) {
     rt.setFailed(errorMessage(error));
     return;
   }
   const { config } = parsed;
   for (const warning of parsed.warnings) logger.warning(warning);
+  const pullRequest = config.update?.pullRequest;
+  if (pullRequest) rt.maskSecret(pullRequest.token);
   const context = runContextFromEnv(rt.env);
-  rt.saveState(STATE_REGION, config.region);
+  const { region } = config.aws;
+  rt.saveState(STATE_REGION, region);
 
-  const clients = rt.createClients(
-    config.region,
-    credentialProvider(rt, config.region, config.credentials),
-  );
+  const clients = rt.createClients(region, credentialProvider(rt, region, config.aws.credentials));
+  const summary: string[] = [];
   try {
-    const result = await buildSnapshot(config, {
-      clients,
-      clock: rt.clock,
-      logger,
-      signal: rt.signal,
-      context,
-      state: { save: (k, v) => rt.saveState(k, v) },
-    });
-    setBuildOutputs(rt, result);
-    logger.notice(
-      `Snapshot ${result.snapshotId} is ready (${result.volumeSizeGiB} GiB, ${result.images.filter((i) => i.status === 'ok').length} image pulls).`,
-      { title: 'bottlerocket-ebs-snapshot' },
-    );
-    await rt.writeSummary(buildSummary(result));
+    let facts: SnapshotFacts;
+    if (config.build) {
+      const result = await buildSnapshot(config.build, {
+        clients,
+        clock: rt.clock,
+        logger,
+        signal: rt.signal,
+        context,
+        state: { save: (k, v) => rt.saveState(k, v) },
+      });
+      setBuildOutputs(rt, result);
+      summary.push(buildSummary(result));
+      logger.notice(
+        `Snapshot ${result.snapshotId} is ready (${result.volumeSizeGiB} GiB, ${result.images.filter((i) => i.status === 'ok').length} image pulls).`,
+        { title: 'bottlerocket-ebs-snapshot' },
+      );
+      facts = {
+        snapshotId: result.snapshotId,
+        volumeSizeGiB: result.volumeSizeGiB,
+        region,
+        images: result.images
+          .filter((i) => i.status === 'ok')
+          .map((i) => ({
+            reference: i.reference,
+            platform: i.platform,
+            ...(i.digest ? { digest: i.digest } : {}),
+            ...(i.size !== undefined ? { sizeBytes: i.size } : {}),
+          })),
+      };
+    } else {
+      const snapshotId = config.snapshotId ?? '';
+      facts = await describeExistingSnapshot(clients.ec2, snapshotId, region, rt.signal);
+      rt.setOutput('snapshot-id', snapshotId);
+      rt.setOutput('volume-size', String(facts.volumeSizeGiB));
+      summary.push(promotionSummary(snapshotId, region, facts.volumeSizeGiB));
+    }
+    if (config.update) {
+      const update = config.update;
+      const result = await logger.group('Updating manifests', () =>
+        updateCluster(facts, update, {
+          workspace: rt.env.GITHUB_WORKSPACE ?? process.cwd(),
+          context,
+          logger,
+          ...(update.pullRequest ? { octokit: rt.createOctokit(update.pullRequest.token) } : {}),
+        }),
+      );
+      setUpdateOutputs(rt, result);
+      summary.push(clusterUpdateSummary(result));
+    }
+    await rt.writeSummary(summary.join('\n'));
   } catch (error) {
     const message = errorMessage(error);
     if (error instanceof BuildFailure) {
-      await rt
-        .writeSummary(failureSummary(message, error.phases, error.images))
-        .catch(() => undefined);
+      summary.push(failureSummary(message, error.phases, error.images));
+    } else {
+      summary.push(`### ❌ Failed\n\n\`\`\`\n${message}\n\`\`\`\n`);
     }
+    await rt.writeSummary(summary.join('\n')).catch(() => undefined);
     rt.setFailed(
       error instanceof ActionError || error instanceof InputError
         ? message
@@ -117,7 +170,7 @@ export async function runPost(rt: ActionRuntime): Promise<void> {
   // RunInstances and saving state): look for this run's builders by tag as well.
   let credentials: CredentialsConfig;
   try {
-    credentials = parseInputs((name) => rt.getInput(name)).config.credentials;
+    credentials = parseAwsInputs((name) => rt.getInput(name)).credentials;
   } catch (error) {
     logger.warning(`Cleanup skipped: ${errorMessage(error)}`);
     return;

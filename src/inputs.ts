@@ -3,6 +3,7 @@
  * Every problem names the input and the offending value, and is found before
  * any AWS call is made.
  */
+import { createHash } from 'node:crypto';
 import { InputError } from './errors.js';
 import { parseImageList, splitList, type ImageReference } from './image-ref.js';
 
@@ -269,19 +270,13 @@ function parseVolume(get: InputReader): VolumeConfig {
   return volume;
 }
 
-export function parseInputs(get: InputReader): ParsedInputs {
-  const warnings: string[] = [];
+export interface AwsInputs {
+  region: string;
+  credentials: CredentialsConfig;
+}
 
-  const imageList = parseImageList(required(get, 'images'));
-  if (imageList.errors.length > 0) {
-    const detail = imageList.errors.map((e) => e.message).join('; ');
-    throw new InputError('images', detail);
-  }
-  if (imageList.images.length === 0) throw new InputError('images', 'lists no image.');
-  if (imageList.duplicates.length > 0) {
-    warnings.push(`Input 'images': dropped duplicates ${imageList.duplicates.join(', ')}.`);
-  }
-
+/** The inputs every mode needs: where, and as whom. */
+export function parseAwsInputs(get: InputReader): AwsInputs {
   const region = required(get, 'aws-region');
   if (!REGION.test(region))
     throw new InputError('aws-region', `'${region}' is not an AWS region name like us-west-2.`);
@@ -302,6 +297,25 @@ export function parseInputs(get: InputReader): ParsedInputs {
   }
   const roleDurationSeconds = optionalInteger(get, 'role-duration-seconds', 900, 43200) ?? 3600;
   const audience = optional(get, 'audience') ?? 'sts.amazonaws.com';
+  const credentials: CredentialsConfig = { roleSessionName, roleDurationSeconds, audience };
+  if (roleToAssume !== undefined) credentials.roleToAssume = roleToAssume;
+  return { region, credentials };
+}
+
+export function parseInputs(get: InputReader): ParsedInputs {
+  const warnings: string[] = [];
+
+  const imageList = parseImageList(required(get, 'images'));
+  if (imageList.errors.length > 0) {
+    const detail = imageList.errors.map((e) => e.message).join('; ');
+    throw new InputError('images', detail);
+  }
+  if (imageList.images.length === 0) throw new InputError('images', 'lists no image.');
+  if (imageList.duplicates.length > 0) {
+    warnings.push(`Input 'images': dropped duplicates ${imageList.duplicates.join(', ')}.`);
+  }
+
+  const { region, credentials } = parseAwsInputs(get);
 
   const bottlerocketVariant = optional(get, 'bottlerocket-variant') ?? DEFAULT_VARIANT;
   if (!VARIANT.test(bottlerocketVariant)) {
@@ -356,7 +370,7 @@ export function parseInputs(get: InputReader): ParsedInputs {
     images: imageList.images,
     platforms: parsePlatforms(read(get, 'platforms')),
     region,
-    credentials: { roleSessionName, roleDurationSeconds, audience },
+    credentials,
     bottlerocketVariant,
     instanceTypes,
     instanceProfile,
@@ -370,9 +384,126 @@ export function parseInputs(get: InputReader): ParsedInputs {
     pullConcurrency: optionalInteger(get, 'pull-concurrency', 1, 32) ?? 4,
     snapshotMode: oneOf<SnapshotMode>(get, 'snapshot-mode', ['stop', 'live'], 'stop'),
   };
-  if (roleToAssume !== undefined) config.credentials.roleToAssume = roleToAssume;
   if (amiId !== undefined) config.amiId = amiId;
   if (associatePublicIpAddress !== undefined)
     config.associatePublicIpAddress = associatePublicIpAddress;
+  return { config, warnings };
+}
+
+const SNAPSHOT_ID = /^snap-[0-9a-f]{8}(?:[0-9a-f]{9})?$/;
+
+export interface PullRequestConfig {
+  token: string;
+  /** Fixed per configuration, so reruns update the same pull request. */
+  branch: string;
+  base?: string;
+  title?: string;
+  labels: string[];
+  draft: boolean;
+  commitMessage?: string;
+}
+
+export interface UpdateConfig {
+  patterns: string[];
+  targets: string[];
+  volumeInitializationRate?: number;
+  pullRequest?: PullRequestConfig;
+}
+
+export interface ActionConfig {
+  aws: AwsInputs;
+  /** Build a snapshot (absent when an existing one is promoted). */
+  build?: BuildConfig;
+  /** Promote this existing snapshot instead of building one. */
+  snapshotId?: string;
+  /** Rewrite manifests (and maybe open a pull request) to use the snapshot. */
+  update?: UpdateConfig;
+}
+
+const BRANCH = /^(?!\/|.*(?:\/\.|\/\/|\.\.|@\{|\.lock$|\.$|\/$))[^\s~^:?*[\\\x00-\x1f\x7f]{1,200}$/;
+
+function defaultBranch(patterns: string[], targets: string[]): string {
+  const key = createHash('sha256')
+    .update(JSON.stringify([patterns, targets]))
+    .digest('hex')
+    .slice(0, 8);
+  return `bottlerocket-ebs-snapshot/update-${key}`;
+}
+
+export function parseUpdateInputs(get: InputReader): UpdateConfig | undefined {
+  const patterns = get('update-files')
+    .split(/\r?\n/)
+    .map((p) => p.trim())
+    .filter((p) => p !== '' && !p.startsWith('#'));
+  const createPullRequest = parseBoolean(
+    'create-pull-request',
+    read(get, 'create-pull-request') || 'false',
+  );
+  if (patterns.length === 0) {
+    if (createPullRequest) {
+      throw new InputError(
+        'create-pull-request',
+        "is true but 'update-files' lists no file to update.",
+      );
+    }
+    for (const name of ['update-targets', 'volume-initialization-rate']) {
+      if (optional(get, name) !== undefined)
+        throw new InputError(name, "needs 'update-files' too.");
+    }
+    return undefined;
+  }
+  const targets = splitList(get('update-targets'));
+  const update: UpdateConfig = { patterns, targets };
+  const rate = optionalInteger(get, 'volume-initialization-rate', 100, 300);
+  if (rate !== undefined) update.volumeInitializationRate = rate;
+  if (createPullRequest) {
+    const token = required(get, 'github-token');
+    const branch = optional(get, 'pull-request-branch') ?? defaultBranch(patterns, targets);
+    if (!BRANCH.test(branch))
+      throw new InputError('pull-request-branch', `'${branch}' is not a valid branch name.`);
+    const base = optional(get, 'pull-request-base');
+    if (base !== undefined && !BRANCH.test(base))
+      throw new InputError('pull-request-base', `'${base}' is not a valid branch name.`);
+    const pr: PullRequestConfig = {
+      token,
+      branch,
+      labels: splitList(get('pull-request-labels')),
+      draft: parseBoolean('pull-request-draft', read(get, 'pull-request-draft') || 'false'),
+    };
+    if (base !== undefined) pr.base = base;
+    const title = optional(get, 'pull-request-title');
+    if (title !== undefined) pr.title = title;
+    const commitMessage = optional(get, 'commit-message');
+    if (commitMessage !== undefined) pr.commitMessage = commitMessage;
+    update.pullRequest = pr;
+  }
+  return update;
+}
+
+export function parseActionInputs(get: InputReader): { config: ActionConfig; warnings: string[] } {
+  const snapshotId = optional(get, 'snapshot-id');
+  const update = parseUpdateInputs(get);
+  if (snapshotId !== undefined) {
+    if (!SNAPSHOT_ID.test(snapshotId))
+      throw new InputError('snapshot-id', `'${snapshotId}' is not a snapshot ID (snap-...).`);
+    if (read(get, 'images') !== '') {
+      throw new InputError(
+        'snapshot-id',
+        "is set together with 'images': give images to build a snapshot, or snapshot-id to use an existing one.",
+      );
+    }
+    if (!update)
+      throw new InputError(
+        'snapshot-id',
+        "is set but 'update-files' is not: there is nothing to do with the snapshot.",
+      );
+    return { config: { aws: parseAwsInputs(get), snapshotId, update }, warnings: [] };
+  }
+  const { config: build, warnings } = parseInputs(get);
+  const config: ActionConfig = {
+    aws: { region: build.region, credentials: build.credentials },
+    build,
+  };
+  if (update) config.update = update;
   return { config, warnings };
 }

@@ -7,6 +7,7 @@ import type { AwsCredentialIdentityProvider } from '@smithy/types';
 import type { AwsClients } from './aws-clients.js';
 import type { Clock } from './clock.js';
 import type { Logger } from './logger.js';
+import type { Octokit } from './pull-request.js';
 
 export interface ActionRuntime {
   /** Raw input value, '' when unset. */
@@ -26,4 +27,6 @@ export interface ActionRuntime {
   env: NodeJS.ProcessEnv;
   /** Builds the AWS clients; replaceable so tests can hand in mocks. */
   createClients(region: string, credentials?: AwsCredentialIdentityProvider): AwsClients;
+  /** A GitHub client for the runner's API (GITHUB_API_URL), authenticated with `token`. */
+  createOctokit(token: string): Octokit;
 }

@@ -3,6 +3,7 @@
  * and what a node group needs to use it. Pure: returns markdown.
  */
 import type { BuildResult, ImageResult } from './build.js';
+import type { ClusterUpdateResult } from './cluster-update.js';
 import type { PhaseRecord } from './progress.js';
 import { formatDuration } from './wait.js';
 
@@ -118,4 +119,48 @@ export function failureSummary(
   if (images.length > 0) lines.push('### Images', '', imagesTable(images));
   if (phases.length > 0) lines.push('### Timeline', '', timeline(phases));
   return lines.join('\n');
+}
+
+export function clusterUpdateSummary(result: ClusterUpdateResult): string {
+  const lines = ['### Manifests', ''];
+  if (result.updatedFiles.length === 0) {
+    lines.push(
+      `The ${result.lookedAt.length} matched file(s) already use this snapshot; nothing changed.`,
+      '',
+    );
+  } else {
+    lines.push('| File | Target | Snapshot | Size |', '|---|---|---|---|');
+    for (const file of result.updatedFiles) {
+      for (const t of file.targets) {
+        const size = t.size !== undefined ? `${t.previousSize ?? '–'} → ${t.size}` : '';
+        lines.push(
+          `| ${escapeCell(file.path)}:${t.line} | ${escapeCell(`${t.kind} ${t.name}`)} | ${t.previousSnapshotId ?? '(none)'} → ${t.snapshotId} | ${escapeCell(size)} |`,
+        );
+      }
+    }
+    lines.push('');
+  }
+  const pr = result.pullRequest;
+  if (pr) {
+    lines.push(
+      pr.url
+        ? `Pull request [#${pr.number ?? ''}](${pr.url}) ${pr.operation} (branch \`${pr.branch}\` → \`${pr.base}\`).`
+        : `Pull request: ${pr.operation}.`,
+      '',
+    );
+  }
+  return lines.join('\n');
+}
+
+export function promotionSummary(
+  snapshotId: string,
+  region: string,
+  volumeSizeGiB: number,
+): string {
+  return [
+    `## 📦 Promoting Bottlerocket data volume snapshot \`${snapshotId}\``,
+    '',
+    `Existing snapshot in **${region}**; nodes need a data volume (\`/dev/xvdb\`) of at least **${volumeSizeGiB} GiB**.`,
+    '',
+  ].join('\n');
 }

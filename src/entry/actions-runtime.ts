@@ -3,6 +3,7 @@
  * the only place that imports @actions/*.
  */
 import * as core from '@actions/core';
+import { getOctokit } from '@actions/github';
 import { createAwsClients } from '../aws-clients.js';
 import { systemClock } from '../clock.js';
 import type { Annotation, Logger } from '../logger.js';
@@ -58,5 +59,6 @@ export function actionsRuntime(): ActionRuntime {
     signal: cancellationSignal(),
     env: process.env,
     createClients: createAwsClients,
+    createOctokit: (token) => getOctokit(token),
   };
 }

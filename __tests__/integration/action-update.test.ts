@@ -1,0 +1,206 @@
+/**
+ * The bundled action's second half, run as the runner runs it: rewrite the
+ * workspace's eksctl and Karpenter manifests to the new snapshot and open or
+ * update a pull request through a local fake of GitHub's REST and GraphQL APIs.
+ */
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  INSTANCE_PROFILE,
+  ROLE_ARN,
+  startEmulator,
+  type Emulator,
+} from '../../test-support/emulator.js';
+import { startGitHubFake, type GitHubFake } from '../../test-support/github-fake.js';
+import { REPO_ROOT, runMainAndPost } from '../../test-support/runner.js';
+
+const PAUSE = 'public.ecr.aws/eks-distro/kubernetes/pause:3.2';
+const FIXTURES = join(REPO_ROOT, '__fixtures__/manifests');
+const EKSCTL = 'clusters/prod.yaml';
+const KARPENTER = 'karpenter/nodeclasses/bottlerocket.yaml';
+const fixture = (name: string) => readFileSync(join(FIXTURES, name), 'utf8');
+
+let emu: Emulator;
+let github: GitHubFake;
+let workspaces: string[] = [];
+
+beforeAll(async () => {
+  emu = await startEmulator([{ ref: PAUSE, platforms: ['linux/amd64'] }]);
+  github = await startGitHubFake({
+    repos: [
+      {
+        owner: 'acme',
+        name: 'platform',
+        files: {
+          [EKSCTL]: fixture('eksctl-article.yaml'),
+          [KARPENTER]: fixture('karpenter-v1-ec2nodeclass.yaml'),
+        },
+      },
+    ],
+  });
+}, 60_000);
+afterAll(async () => {
+  await github?.close();
+  await emu?.close();
+  for (const w of workspaces) rmSync(w, { recursive: true, force: true });
+}, 30_000);
+
+/** A fresh checkout of main, as actions/checkout would leave it. */
+function checkout(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'bes-workspace-'));
+  workspaces.push(dir);
+  for (const [path, content] of Object.entries(github.files('acme/platform', 'main'))) {
+    mkdirSync(join(dir, path, '..'), { recursive: true });
+    cpSync(
+      join(FIXTURES, path === EKSCTL ? 'eksctl-article.yaml' : 'karpenter-v1-ec2nodeclass.yaml'),
+      join(dir, path),
+    );
+    expect(readFileSync(join(dir, path), 'utf8')).toBe(content);
+  }
+  return dir;
+}
+
+function options(workspace: string, inputs: Record<string, string>) {
+  return {
+    inputs: {
+      'aws-region': 'us-west-2',
+      'role-to-assume': ROLE_ARN,
+      'instance-profile': INSTANCE_PROFILE,
+      'github-token': 'ghs_testtoken123',
+      'update-files': 'clusters/**/*.yaml\nkarpenter/nodeclasses/*.yaml',
+      ...inputs,
+    },
+    env: {
+      ...emu.env,
+      GITHUB_WORKSPACE: workspace,
+      GITHUB_API_URL: github.url,
+      GITHUB_RUN_ID: '777',
+    },
+    timeoutMs: 90_000,
+  };
+}
+
+describe('manifests and pull request', () => {
+  let firstSnapshot = '';
+
+  it('builds, rewrites only the data-volume snapshot IDs, and opens one pull request', async () => {
+    const workspace = checkout();
+    const { main } = await runMainAndPost(
+      options(workspace, {
+        images: PAUSE,
+        'create-pull-request': 'true',
+        'pull-request-labels': 'node-cache',
+      }),
+    );
+    expect(main.stdout).not.toContain('::error::');
+    expect(main.code).toBe(0);
+    firstSnapshot = main.outputs['snapshot-id'] ?? '';
+    expect(firstSnapshot).toMatch(/^snap-/);
+
+    // The workspace file differs from the original only on the data volume's lines: the
+    // snapshot ID, and the size nodes need (the article's entry had none).
+    const before = fixture('eksctl-article.yaml').split('\n');
+    const after = readFileSync(join(workspace, EKSCTL), 'utf8').split('\n');
+    expect(after.filter((line) => !before.includes(line)).map((l) => l.trim())).toEqual([
+      `snapshotID: ${firstSnapshot}`,
+      'volumeSize: 50',
+    ]);
+    expect(before.filter((line) => !after.includes(line)).map((l) => l.trim())).toEqual([
+      expect.stringMatching(/^snapshotID: snap-/),
+    ]);
+    expect(after).toHaveLength(before.length + 1);
+
+    const updated = JSON.parse(main.outputs['updated-files'] ?? '[]') as Array<{
+      path: string;
+      targets: Array<{ name: string; snapshotId: string }>;
+    }>;
+    expect(updated.map((f) => f.path).sort()).toEqual([EKSCTL, KARPENTER]);
+    expect(updated.flatMap((f) => f.targets.map((t) => t.snapshotId))).toEqual(
+      expect.arrayContaining([firstSnapshot]),
+    );
+
+    expect(main.outputs['pull-request-operation']).toBe('created');
+    const number = Number(main.outputs['pull-request-number']);
+    const pull = github.repo('acme/platform').pulls.find((p) => p.number === number);
+    expect(pull?.state).toBe('open');
+    expect(pull?.labels).toEqual(['node-cache']);
+    expect(pull?.body).toContain(firstSnapshot);
+    expect(pull?.body).toContain('drift');
+    // The branch is main plus exactly one verified commit carrying the workspace's files.
+    const head = github.head('acme/platform', pull?.head ?? '') ?? '';
+    const commit = github.commit('acme/platform', head);
+    expect(commit.parents).toEqual([github.head('acme/platform', 'main')]);
+    expect(commit.verified).toBe(true);
+    expect(github.files('acme/platform', head)[EKSCTL]).toBe(
+      readFileSync(join(workspace, EKSCTL), 'utf8'),
+    );
+    // The token was registered as a secret (the runner hides it) and is printed nowhere else.
+    expect(main.stdout).toContain('::add-mask::ghs_testtoken123');
+    expect(main.stdout.replace(/^::add-mask::.*$/gm, '')).not.toContain('ghs_testtoken123');
+    expect(main.summary).toContain('### Manifests');
+  }, 120_000);
+
+  it('promoting the same snapshot makes no commit; a second promotion changes nothing at all', async () => {
+    const commits = github.repo('acme/platform').commits.size;
+    const first = await runMainAndPost(
+      options(checkout(), { 'snapshot-id': firstSnapshot, 'create-pull-request': 'true' }),
+    );
+    expect(first.main.code).toBe(0);
+    // Same files: no commit. The body is rewritten from the snapshot's tags (no digests), so it is refreshed.
+    expect(first.main.outputs['pull-request-operation']).toBe('updated');
+    const second = await runMainAndPost(
+      options(checkout(), { 'snapshot-id': firstSnapshot, 'create-pull-request': 'true' }),
+    );
+    expect(second.main.code).toBe(0);
+    expect(second.main.outputs['pull-request-operation']).toBe('unchanged');
+    expect(github.repo('acme/platform').commits.size).toBe(commits);
+    expect(github.repo('acme/platform').pulls.filter((p) => p.state === 'open')).toHaveLength(1);
+  }, 60_000);
+
+  it('a new build updates the same pull request instead of opening another', async () => {
+    const workspace = checkout();
+    const { main } = await runMainAndPost(
+      options(workspace, { images: PAUSE, 'create-pull-request': 'true' }),
+    );
+    expect(main.code).toBe(0);
+    expect(main.outputs['pull-request-operation']).toBe('updated');
+    const open = github.repo('acme/platform').pulls.filter((p) => p.state === 'open');
+    expect(open).toHaveLength(1);
+    expect(open[0]?.body).toContain(main.outputs['snapshot-id']);
+  }, 120_000);
+
+  it('explains the repository setting when Actions may not open pull requests', async () => {
+    github.knobs.forbidPullRequestCreation = true;
+    try {
+      const workspace = checkout();
+      const { main } = await runMainAndPost(
+        options(workspace, {
+          'snapshot-id': firstSnapshot,
+          'create-pull-request': 'true',
+          'pull-request-branch': 'cache/other',
+        }),
+      );
+      expect(main.code).toBe(1);
+      expect(main.stdout).toContain('Allow GitHub Actions to create and approve pull requests');
+    } finally {
+      github.knobs.forbidPullRequestCreation = false;
+    }
+  }, 60_000);
+
+  it('only rewrites the workspace without create-pull-request', async () => {
+    const workspace = checkout();
+    const requests = github.requests.length;
+    const { main } = await runMainAndPost(
+      options(workspace, { 'snapshot-id': firstSnapshot, 'update-targets': 'prefetch-mng' }),
+    );
+    expect(main.code).toBe(0);
+    expect(readFileSync(join(workspace, EKSCTL), 'utf8')).toContain(firstSnapshot);
+    expect(readFileSync(join(workspace, KARPENTER), 'utf8')).toBe(
+      fixture('karpenter-v1-ec2nodeclass.yaml'),
+    );
+    expect(main.outputs['pull-request-operation']).toBeUndefined();
+    expect(github.requests.length).toBe(requests);
+  }, 60_000);
+});

@@ -1,0 +1,194 @@
+/**
+ * Points the cluster at the snapshot: rewrites the eksctl and Karpenter
+ * manifests the user named, and opens or updates one pull request with the
+ * change. Runs after a build, or for an existing snapshot (promotion).
+ */
+import { DescribeSnapshotsCommand, type EC2Client } from '@aws-sdk/client-ec2';
+import { ActionError, awsErrorName, errorMessage } from './errors.js';
+import type { UpdateConfig } from './inputs.js';
+import type { Logger } from './logger.js';
+import { updateManifestFiles, type FileUpdate } from './manifests/index.js';
+import { renderPullRequestBody, type PullRequestBodyImage } from './pull-request-body.js';
+import { createOrUpdatePullRequest, type Octokit, type PullRequestResult } from './pull-request.js';
+import { runUrl, type RunContext } from './run-context.js';
+import { TAG_IMAGES } from './tags.js';
+
+export interface SnapshotFacts {
+  snapshotId: string;
+  volumeSizeGiB: number;
+  region: string;
+  images: PullRequestBodyImage[];
+}
+
+/** Checks an existing snapshot can be used by nodes, and reads what it holds from its tags. */
+export async function describeExistingSnapshot(
+  ec2: EC2Client,
+  snapshotId: string,
+  region: string,
+  signal?: AbortSignal,
+): Promise<SnapshotFacts> {
+  let snapshot;
+  try {
+    const out = await ec2.send(new DescribeSnapshotsCommand({ SnapshotIds: [snapshotId] }), {
+      abortSignal: signal,
+    });
+    snapshot = out.Snapshots?.[0];
+  } catch (error) {
+    const name = awsErrorName(error);
+    if (name === 'InvalidSnapshot.NotFound' || name === 'InvalidSnapshotID.Malformed') {
+      throw new ActionError(
+        `Input 'snapshot-id': ${snapshotId} does not exist in ${region} (or is not visible to this account).`,
+        {
+          cause: error,
+        },
+      );
+    }
+    throw error;
+  }
+  if (!snapshot)
+    throw new ActionError(`Input 'snapshot-id': ${snapshotId} does not exist in ${region}.`);
+  if (snapshot.State !== 'completed') {
+    throw new ActionError(
+      `Input 'snapshot-id': ${snapshotId} is ${snapshot.State ?? 'in an unknown state'}, not completed; nodes cannot use it yet.`,
+    );
+  }
+  const refs =
+    snapshot.Tags?.find((t) => t.Key === TAG_IMAGES)
+      ?.Value?.split(' ')
+      .filter(Boolean) ?? [];
+  return {
+    snapshotId,
+    volumeSizeGiB: snapshot.VolumeSize ?? 0,
+    region,
+    images: refs.map((reference) => ({ reference, platform: '–' })),
+  };
+}
+
+export interface ClusterUpdateDeps {
+  workspace: string;
+  context: RunContext;
+  logger: Logger;
+  /** Present when a pull request was asked for. */
+  octokit?: Octokit;
+}
+
+export interface UpdatedFile {
+  path: string;
+  targets: Array<{
+    kind: string;
+    name: string;
+    line: number;
+    previousSnapshotId: string | null;
+    snapshotId: string;
+    previousSize?: string;
+    size?: string;
+  }>;
+}
+
+export interface ClusterUpdateResult {
+  updatedFiles: UpdatedFile[];
+  /** Files matched by update-files, changed or not. */
+  lookedAt: string[];
+  pullRequest?: PullRequestResult;
+}
+
+export function toUpdatedFile(file: FileUpdate): UpdatedFile {
+  return {
+    path: file.path,
+    targets: file.targets
+      .filter((t) => t.changed)
+      .map((t) => ({
+        kind: t.kind,
+        name: t.name,
+        line: t.line,
+        previousSnapshotId: t.previousSnapshotId,
+        snapshotId: t.snapshotId,
+        ...(t.previousSize !== undefined ? { previousSize: t.previousSize } : {}),
+        ...(t.size !== undefined ? { size: t.size } : {}),
+      })),
+  };
+}
+
+export async function updateCluster(
+  facts: SnapshotFacts,
+  update: UpdateConfig,
+  deps: ClusterUpdateDeps,
+): Promise<ClusterUpdateResult> {
+  const { logger, context } = deps;
+  const result = await updateManifestFiles({
+    workspace: deps.workspace,
+    patterns: update.patterns,
+    options: {
+      snapshotId: facts.snapshotId,
+      requiredSizeGiB: facts.volumeSizeGiB,
+      targets: update.targets,
+      ...(update.volumeInitializationRate !== undefined
+        ? { volumeInitializationRate: update.volumeInitializationRate }
+        : {}),
+    },
+    write: true,
+    logger,
+  });
+  const changed = result.files.filter((f) => f.changed);
+  const updatedFiles = changed.map(toUpdatedFile);
+  logger.info(
+    changed.length === 0
+      ? `The manifests already use ${facts.snapshotId}; nothing to change.`
+      : `Updated ${changed.length} file(s): ${changed.map((f) => f.path).join(', ')}.`,
+  );
+  const outcome: ClusterUpdateResult = { updatedFiles, lookedAt: result.lookedAt };
+
+  const pr = update.pullRequest;
+  if (!pr) return outcome;
+  if (!deps.octokit)
+    throw new ActionError('A pull request was asked for but no GitHub client is available.');
+  if (changed.length === 0) {
+    outcome.pullRequest = {
+      operation: 'unchanged',
+      branch: pr.branch,
+      base: pr.base ?? context.branch ?? '',
+    };
+    return outcome;
+  }
+  const [owner, repo] = context.repository.split('/');
+  if (!owner || !repo)
+    throw new ActionError(`GITHUB_REPOSITORY '${context.repository}' is not owner/name.`);
+  const body = renderPullRequestBody({
+    files: changed.map((f) => ({ path: f.path, targets: f.targets.filter((t) => t.changed) })),
+    images: facts.images,
+    volumeSizeGiB: facts.volumeSizeGiB,
+    snapshotId: facts.snapshotId,
+    region: facts.region,
+    runUrl: runUrl(context),
+    karpenterTouched: changed.some((f) =>
+      f.targets.some((t) => t.changed && t.kind.startsWith('karpenter')),
+    ),
+  });
+  try {
+    outcome.pullRequest = await createOrUpdatePullRequest(
+      deps.octokit,
+      {
+        owner,
+        repo,
+        ...(pr.base !== undefined ? { base: pr.base } : {}),
+        ...(context.branch !== undefined ? { workflowBranch: context.branch } : {}),
+        branch: pr.branch,
+        title: pr.title ?? `Use Bottlerocket data volume snapshot ${facts.snapshotId}`,
+        body,
+        commitMessage:
+          pr.commitMessage ??
+          `Point Bottlerocket data volumes at ${facts.snapshotId}\n\nBuilt by ${runUrl(context)}`,
+        labels: pr.labels,
+        draft: pr.draft,
+        files: changed.map((f) => ({ path: f.path, content: f.content })),
+      },
+      logger,
+    );
+  } catch (error) {
+    if (error instanceof ActionError) throw error;
+    throw new ActionError(`Could not open the pull request: ${errorMessage(error)}`, {
+      cause: error,
+    });
+  }
+  return outcome;
+}
