@@ -420,7 +420,15 @@ export interface ActionConfig {
   update?: UpdateConfig;
 }
 
-const BRANCH = /^(?!\/|.*(?:\/\.|\/\/|\.\.|@\{|\.lock$|\.$|\/$))[^\s~^:?*[\\\x00-\x1f\x7f]{1,200}$/;
+/** Git's ref name rules (git check-ref-format), as far as a branch name given as input needs them. */
+function isBranchName(name: string): boolean {
+  if (name.length === 0 || name.length > 200) return false;
+  if (name.startsWith('/') || name.endsWith('/') || name.endsWith('.') || name.endsWith('.lock'))
+    return false;
+  if (name.includes('..') || name.includes('//') || name.includes('/.') || name.includes('@{'))
+    return false;
+  return ![...name].some((c) => c <= ' ' || c === '\x7f' || '~^:?*[\\'.includes(c));
+}
 
 function defaultBranch(patterns: string[], targets: string[]): string {
   const key = createHash('sha256')
@@ -459,10 +467,10 @@ export function parseUpdateInputs(get: InputReader): UpdateConfig | undefined {
   if (createPullRequest) {
     const token = required(get, 'github-token');
     const branch = optional(get, 'pull-request-branch') ?? defaultBranch(patterns, targets);
-    if (!BRANCH.test(branch))
+    if (!isBranchName(branch))
       throw new InputError('pull-request-branch', `'${branch}' is not a valid branch name.`);
     const base = optional(get, 'pull-request-base');
-    if (base !== undefined && !BRANCH.test(base))
+    if (base !== undefined && !isBranchName(base))
       throw new InputError('pull-request-base', `'${base}' is not a valid branch name.`);
     const pr: PullRequestConfig = {
       token,

@@ -24,7 +24,7 @@ const fixture = (name: string) => readFileSync(join(FIXTURES, name), 'utf8');
 
 let emu: Emulator;
 let github: GitHubFake;
-let workspaces: string[] = [];
+const workspaces: string[] = [];
 
 beforeAll(async () => {
   emu = await startEmulator([{ ref: PAUSE, platforms: ['linux/amd64'] }]);

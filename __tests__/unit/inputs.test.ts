@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { InputError } from '../../src/errors.js';
-import { parseInputs, parseTags } from '../../src/inputs.js';
+import { parseActionInputs, parseInputs, parseTags } from '../../src/inputs.js';
 
 const BASE: Record<string, string> = {
   images: 'busybox',
@@ -152,5 +152,109 @@ describe('parseTags', () => {
       'at most 40 tags',
     );
     expect(() => parseTags(`k=${'v'.repeat(257)}`)).toThrow('not a valid EC2 tag value');
+  });
+});
+
+describe('parseActionInputs', () => {
+  const parseAction = (inputs: Record<string, string>) => {
+    const all = { ...BASE, ...inputs };
+    return parseActionInputs((name) => all[name] ?? '').config;
+  };
+
+  it('builds without manifest updates by default', () => {
+    const config = parseAction({});
+    expect(config.build?.images).toHaveLength(1);
+    expect(config.update).toBeUndefined();
+    expect(config.aws.region).toBe('us-west-2');
+  });
+
+  it('promotes an existing snapshot when snapshot-id is given', () => {
+    const config = parseAction({
+      images: '',
+      'snapshot-id': 'snap-0123456789abcdef0',
+      'update-files': 'clusters/*.yaml',
+    });
+    expect(config.build).toBeUndefined();
+    expect(config.snapshotId).toBe('snap-0123456789abcdef0');
+    expect(config.update?.patterns).toEqual(['clusters/*.yaml']);
+  });
+
+  it('reads the pull request shape, with a branch fixed by the configuration', () => {
+    const inputs = {
+      'update-files': 'clusters/**/*.yaml\n# a comment\nkarpenter/*.yaml',
+      'update-targets': 'prefetch-mng, bottlerocket',
+      'create-pull-request': 'true',
+      'github-token': 'ghs_x',
+      'pull-request-labels': 'a,b',
+      'pull-request-draft': 'true',
+      'volume-initialization-rate': '200',
+    };
+    const a = parseAction(inputs).update;
+    const b = parseAction(inputs).update;
+    expect(a?.patterns).toEqual(['clusters/**/*.yaml', 'karpenter/*.yaml']);
+    expect(a?.targets).toEqual(['prefetch-mng', 'bottlerocket']);
+    expect(a?.volumeInitializationRate).toBe(200);
+    expect(a?.pullRequest).toMatchObject({ token: 'ghs_x', labels: ['a', 'b'], draft: true });
+    expect(a?.pullRequest?.branch).toMatch(/^bottlerocket-ebs-snapshot\/update-[0-9a-f]{8}$/);
+    expect(b?.pullRequest?.branch).toBe(a?.pullRequest?.branch);
+    expect(
+      parseAction({ ...inputs, 'update-targets': 'other' }).update?.pullRequest?.branch,
+    ).not.toBe(a?.pullRequest?.branch);
+  });
+
+  it.each([
+    [{ images: '', 'snapshot-id': 'snap-1' }, 'snapshot-id', 'is not a snapshot ID'],
+    [
+      { 'snapshot-id': 'snap-0123456789abcdef0', 'update-files': 'a.yaml' },
+      'snapshot-id',
+      "together with 'images'",
+    ],
+    [
+      { images: '', 'snapshot-id': 'snap-0123456789abcdef0' },
+      'snapshot-id',
+      "'update-files' is not",
+    ],
+    [{ 'create-pull-request': 'true' }, 'create-pull-request', "'update-files' lists no file"],
+    [{ 'update-targets': 'x' }, 'update-targets', "needs 'update-files'"],
+    [
+      { 'update-files': 'a.yaml', 'volume-initialization-rate': '50' },
+      'volume-initialization-rate',
+      'between 100 and 300',
+    ],
+    [{ 'update-files': 'a.yaml', 'create-pull-request': 'true' }, 'github-token', 'is required'],
+    [
+      { 'update-files': 'a.yaml', 'create-pull-request': 'yes please' },
+      'create-pull-request',
+      'true or false',
+    ],
+    [
+      {
+        'update-files': 'a.yaml',
+        'create-pull-request': 'true',
+        'github-token': 't',
+        'pull-request-branch': 'bad..name',
+      },
+      'pull-request-branch',
+      'not a valid branch',
+    ],
+    [
+      {
+        'update-files': 'a.yaml',
+        'create-pull-request': 'true',
+        'github-token': 't',
+        'pull-request-base': 'has space',
+      },
+      'pull-request-base',
+      'not a valid branch',
+    ],
+  ])('refuses %j naming the input', (inputs, input, text) => {
+    try {
+      parseAction(inputs);
+      throw new Error('expected an InputError');
+    } catch (error) {
+      expect(error).toBeInstanceOf(InputError);
+      expect((error as InputError).input).toBe(input);
+      expect((error as InputError).message).toContain(text);
+    }
   });
 });
