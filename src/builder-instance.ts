@@ -110,10 +110,6 @@ export function runInstancesInput(
         ...(groups ? { Groups: groups } : {}),
       },
     ];
-    // Tags for network interfaces are not allowed alongside an explicit interface spec in every region; keep it simple.
-    input.TagSpecifications = input.TagSpecifications?.filter(
-      (t) => t.ResourceType !== 'network-interface',
-    );
   } else {
     if (candidate.subnetId) input.SubnetId = candidate.subnetId;
     if (groups) input.SecurityGroupIds = groups;
