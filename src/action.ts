@@ -4,10 +4,11 @@
  * that did not finish cleanly may have left behind.
  */
 import type { AwsCredentialIdentityProvider } from '@smithy/types';
-import { createFederationStsClient, destroyClients } from './aws-clients.js';
+import { createFederationStsClient } from './aws-clients.js';
 import {
   buildSnapshot,
   BuildFailure,
+  lineageOf,
   STATE_CLEAN,
   STATE_INSTANCE_IDS,
   STATE_PENDING_SNAPSHOT,
@@ -25,8 +26,34 @@ import {
   type SnapshotFacts,
 } from './cluster-update.js';
 import type { ActionRuntime } from './runtime.js';
+import { ecrCredentials, resolveImages } from './registry-digest.js';
 import { runContextFromEnv } from './run-context.js';
-import { buildSummary, clusterUpdateSummary, failureSummary, promotionSummary } from './summary.js';
+import {
+  checkEncryptionByDefault,
+  distributeSnapshot,
+  type DistributionConfig,
+} from './distribute.js';
+import { applyRetention } from './retention.js';
+import {
+  buildSummary,
+  clusterUpdateSummary,
+  distributionSummary,
+  failureSummary,
+  promotionSummary,
+  retentionSummary,
+} from './summary.js';
+
+/** Bound on copying to other regions and enabling fast snapshot restore. */
+const DISTRIBUTION_TIMEOUT_MS = 60 * 60_000;
+
+function distributes(d: DistributionConfig): boolean {
+  return (
+    d.copyToRegions.length > 0 ||
+    d.shareWithAccounts.length > 0 ||
+    d.fastSnapshotRestoreAzs.length > 0 ||
+    d.ssmParameterName !== undefined
+  );
+}
 
 function credentialProvider(
   rt: ActionRuntime,
@@ -54,6 +81,9 @@ export function setBuildOutputs(rt: ActionRuntime, result: BuildResult): void {
   rt.setOutput('images', JSON.stringify(result.images));
   rt.setOutput('builder-instance-id', result.builderInstanceId);
   rt.setOutput('duration-seconds', String(result.durationSeconds));
+  rt.setOutput('cache-hit', String(result.cacheHit));
+  rt.setOutput('build-key', result.buildKey ?? '');
+  rt.setOutput('base-snapshot-id', result.baseSnapshotId ?? '');
 }
 
 export function setUpdateOutputs(rt: ActionRuntime, result: ClusterUpdateResult): void {
@@ -86,7 +116,22 @@ export async function runMain(rt: ActionRuntime): Promise<void> {
   const summary: string[] = [];
   try {
     let facts: SnapshotFacts;
+    if (config.build && config.distribution.shareWithAccounts.length > 0) {
+      // Sharing a snapshot encrypted with the default EBS key is impossible: find out before building.
+      await checkEncryptionByDefault(
+        (r) => clients.ec2For(r),
+        {
+          region,
+          shareWithAccounts: config.distribution.shareWithAccounts,
+          volume: config.build.volume,
+          copyToRegions: config.distribution.copyToRegions,
+          kmsKeyIds: config.distribution.kmsKeyIds,
+        },
+        rt.signal,
+      );
+    }
     if (config.build) {
+      const credentialsFor = ecrCredentials((r) => clients.ecrFor(r), { clock: rt.clock });
       const result = await buildSnapshot(config.build, {
         clients,
         clock: rt.clock,
@@ -94,6 +139,14 @@ export async function runMain(rt: ActionRuntime): Promise<void> {
         signal: rt.signal,
         context,
         state: { save: (k, v) => rt.saveState(k, v) },
+        resolveDigests: (images, platforms, signal) =>
+          resolveImages(images, platforms, {
+            fetch: rt.fetch,
+            credentialsFor,
+            logger,
+            signal,
+            clock: rt.clock,
+          }),
       });
       setBuildOutputs(rt, result);
       summary.push(buildSummary(result));
@@ -121,6 +174,25 @@ export async function runMain(rt: ActionRuntime): Promise<void> {
       rt.setOutput('volume-size', String(facts.volumeSizeGiB));
       summary.push(promotionSummary(snapshotId, region, facts.volumeSizeGiB));
     }
+    const distribution = config.distribution;
+    let snapshotIds: Record<string, string> = { [region]: facts.snapshotId };
+    if (distributes(distribution)) {
+      const result = await logger.group('Distributing the snapshot', () =>
+        distributeSnapshot(facts.snapshotId, region, distribution, {
+          ec2For: (r) => clients.ec2For(r),
+          ssmFor: (r) => clients.ssmFor(r),
+          clock: rt.clock,
+          logger,
+          signal: rt.signal,
+          timeoutMs: DISTRIBUTION_TIMEOUT_MS,
+        }),
+      );
+      snapshotIds = result.snapshotIds;
+      summary.push(distributionSummary(result));
+    }
+    rt.setOutput('snapshot-ids', JSON.stringify(snapshotIds));
+
+    let referenced: string[] = [];
     if (config.update) {
       const update = config.update;
       const result = await logger.group('Updating manifests', () =>
@@ -131,8 +203,28 @@ export async function runMain(rt: ActionRuntime): Promise<void> {
           ...(update.pullRequest ? { octokit: rt.createOctokit(update.pullRequest.token) } : {}),
         }),
       );
+      referenced = result.referencedSnapshotIds;
       setUpdateOutputs(rt, result);
       summary.push(clusterUpdateSummary(result));
+    }
+
+    if (config.build && distribution.keepSnapshots !== undefined) {
+      const build = config.build;
+      const keep = distribution.keepSnapshots;
+      const results = await logger.group(`Keeping the newest ${keep} snapshot(s)`, () =>
+        applyRetention({
+          lineage: lineageOf(build, context),
+          repository: context.repository,
+          keep,
+          newSnapshotIds: snapshotIds,
+          referenced: new Set(referenced),
+          ec2For: (r) => clients.ec2For(r),
+          logger,
+          signal: rt.signal,
+        }),
+      );
+      rt.setOutput('deleted-snapshots', JSON.stringify(results.flatMap((r) => r.deleted)));
+      summary.push(retentionSummary(results));
     }
     await rt.writeSummary(summary.join('\n'));
   } catch (error) {
@@ -149,7 +241,7 @@ export async function runMain(rt: ActionRuntime): Promise<void> {
         : `Unexpected error: ${message}`,
     );
   } finally {
-    destroyClients(clients);
+    clients.destroy();
   }
 }
 
@@ -187,6 +279,6 @@ export async function runPost(rt: ActionRuntime): Promise<void> {
     });
     if (result.errors.length > 0) rt.setFailed(`Cleanup incomplete: ${result.errors.join('; ')}`);
   } finally {
-    destroyClients(clients);
+    clients.destroy();
   }
 }

@@ -4,6 +4,7 @@
  * AWS_ENDPOINT_URL_<SERVICE>, profiles), so nothing here knows about emulators.
  */
 import { EC2Client } from '@aws-sdk/client-ec2';
+import { ECRClient } from '@aws-sdk/client-ecr';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { STSClient } from '@aws-sdk/client-sts';
 import type { AwsCredentialIdentityProvider } from '@smithy/types';
@@ -12,6 +13,14 @@ export interface AwsClients {
   ec2: EC2Client;
   ssm: SSMClient;
   sts: STSClient;
+  /** ECR clients by region, for resolving private image digests from the runner. */
+  ecrFor(region: string): ECRClient;
+  /** EC2 clients of other regions (snapshot copies), with the same credentials. */
+  ec2For(region: string): EC2Client;
+  /** SSM clients by region (parameters). */
+  ssmFor(region: string): SSMClient;
+  /** Closes every client made, in every region. */
+  destroy(): void;
 }
 
 export const USER_AGENT: [string, string] = ['bottlerocket-ebs-snapshot', '1'];
@@ -26,17 +35,39 @@ export function createAwsClients(
   region: string,
   credentials?: AwsCredentialIdentityProvider,
 ): AwsClients {
-  const common = {
-    region,
+  const config = (r: string) => ({
+    region: r,
     maxAttempts: MAX_ATTEMPTS,
     retryMode: 'standard',
     customUserAgent: [USER_AGENT],
     ...(credentials ? { credentials } : {}),
+  });
+  const created: Array<{ destroy(): void }> = [];
+  /** One client per region, made on first use; `home` serves the action's own region. */
+  const perRegion = <T extends { destroy(): void }>(make: (r: string) => T, home?: T) => {
+    const clients = new Map<string, T>(home ? [[region, home]] : []);
+    return (r: string): T => {
+      let client = clients.get(r);
+      if (!client) {
+        client = make(r);
+        clients.set(r, client);
+        created.push(client);
+      }
+      return client;
+    };
   };
+  const ec2 = new EC2Client(config(region));
+  const ssm = new SSMClient(config(region));
+  const sts = new STSClient(config(region));
+  created.push(ec2, ssm, sts);
   return {
-    ec2: new EC2Client(common),
-    ssm: new SSMClient(common),
-    sts: new STSClient(common),
+    ec2,
+    ssm,
+    sts,
+    ecrFor: perRegion((r) => new ECRClient(config(r))),
+    ec2For: perRegion((r) => new EC2Client(config(r)), ec2),
+    ssmFor: perRegion((r) => new SSMClient(config(r)), ssm),
+    destroy: () => created.forEach((c) => c.destroy()),
   };
 }
 
@@ -47,10 +78,4 @@ export function createFederationStsClient(region: string): STSClient {
     maxAttempts: MAX_ATTEMPTS,
     customUserAgent: [USER_AGENT],
   });
-}
-
-export function destroyClients(clients: AwsClients): void {
-  clients.ec2.destroy();
-  clients.ssm.destroy();
-  clients.sts.destroy();
 }

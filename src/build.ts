@@ -4,7 +4,7 @@
  * clean up whatever happens. Everything it needs is passed in, so tests drive
  * it with mocked or emulated AWS clients on a virtual clock.
  */
-import type { Instance } from '@aws-sdk/client-ec2';
+import type { Instance, Snapshot } from '@aws-sdk/client-ec2';
 import {
   describeAmi,
   instanceTypeArchitecture,
@@ -23,7 +23,11 @@ import {
 import type { Clock } from './clock.js';
 import { checkCallerIdentity, type CallerIdentity } from './credentials.js';
 import { AbortedError, ActionError, errorMessage } from './errors.js';
-import type { BuildConfig } from './inputs.js';
+import type { BuildConfig, Platform } from './inputs.js';
+import type { ImageReference } from './image-ref.js';
+import type { ResolveResult } from './registry-digest.js';
+import { buildKey as computeBuildKey } from './build-key.js';
+import { chooseBaseSnapshot, encryptionTag, findSnapshotByKey } from './reuse.js';
 import { parseScriptReport, renderInstanceScript, type PullRecord } from './instance-script.js';
 import type { Logger } from './logger.js';
 import { Progress, type PhaseRecord } from './progress.js';
@@ -44,6 +48,10 @@ import {
   TAG_ROLE,
   TAG_SNAPSHOTTER,
   TAG_VARIANT,
+  TAG_BASE,
+  TAG_BUILD_KEY,
+  TAG_ENCRYPTION,
+  TAG_LINEAGE,
 } from './tags.js';
 import { formatDuration, WaitTimeoutError } from './wait.js';
 
@@ -83,6 +91,12 @@ export interface BuildDeps {
   context: RunContext;
   state: StateStore;
   bounds?: Partial<PhaseBounds>;
+  /** Resolves image digests from the registries (for the build key); absent: no reuse. */
+  resolveDigests?: (
+    images: readonly ImageReference[],
+    platforms: readonly Platform[],
+    signal: AbortSignal,
+  ) => Promise<ResolveResult>;
 }
 
 export interface ImageResult {
@@ -92,6 +106,8 @@ export interface ImageResult {
   digest?: string;
   size?: number;
   seconds: number;
+  /** Already on the base snapshot's volume, or the whole snapshot was reused. */
+  reused?: boolean;
   message?: string;
 }
 
@@ -107,9 +123,21 @@ export interface BuildResult {
   durationSeconds: number;
   phases: PhaseRecord[];
   warnings: string[];
+  /** An existing snapshot with the same build key was reused; nothing was built. */
+  cacheHit: boolean;
+  buildKey?: string;
+  /** The snapshot the data volume started from (incremental build). */
+  baseSnapshotId?: string;
+  /** Images removed from the base volume. */
+  removed: string[];
 }
 
-export const TOTAL_PHASES = 7;
+export const TOTAL_PHASES = 8;
+
+/** The family of snapshots a build belongs to: input `name`, else the repository. */
+export function lineageOf(config: BuildConfig, context: RunContext): string {
+  return tagValue(config.name ?? context.repository);
+}
 
 export class BuildFailure extends ActionError {
   constructor(
@@ -132,6 +160,7 @@ function toImageResult(record: PullRecord): ImageResult {
   if (record.digest) result.digest = record.digest;
   if (record.sizeBytes !== undefined) result.size = record.sizeBytes;
   if (record.message) result.message = record.message;
+  if (record.reused) result.reused = true;
   return result;
 }
 
@@ -180,6 +209,7 @@ export async function buildSnapshot(config: BuildConfig, deps: BuildDeps): Promi
   let snapshotId: string | undefined;
   let snapshotDone = false;
   let images: ImageResult[] = [];
+  let removed: string[] = [];
 
   const terminateBuilder = async (why: string) => {
     if (terminated || launchedIds.length === 0) return;
@@ -196,6 +226,38 @@ export async function buildSnapshot(config: BuildConfig, deps: BuildDeps): Promi
       logger.info(`Acting as ${id.arn} in account ${id.account}, region ${config.region}.`);
       return id;
     });
+
+    const lineage = lineageOf(config, context);
+    const plan = await progress.phase(2, 'Resolving image digests', () =>
+      planBuild(config, deps, signal, warn),
+    );
+    if (plan.reusable) {
+      const reused = plan.reusable;
+      for (const [index, title] of REST_OF_BUILD.entries()) {
+        progress.skip(index + 3, title, `reusing ${reused.SnapshotId ?? ''}`);
+      }
+      logger.notice(
+        `Nothing changed since ${reused.SnapshotId ?? ''} (build key ${plan.key?.slice(0, 12) ?? ''}…): reusing it, no instance launched.`,
+        { title: 'bottlerocket-ebs-snapshot' },
+      );
+      deps.state.save(STATE_CLEAN, 'true');
+      return {
+        snapshotId: reused.SnapshotId ?? '',
+        volumeSizeGiB: reused.VolumeSize ?? config.volume.sizeGiB,
+        images: plan.images,
+        builderInstanceId: '',
+        instanceType: '',
+        imageId: '',
+        region: config.region,
+        identity,
+        durationSeconds: Math.round((clock.now() - started) / 1000),
+        phases: progress.phases,
+        warnings,
+        cacheHit: true,
+        ...(plan.key ? { buildKey: plan.key } : {}),
+        removed: [],
+      };
+    }
 
     const amiByArch = new Map<Architecture, string>();
     const imageFor = async (instanceType: string): Promise<string> => {
@@ -216,7 +278,7 @@ export async function buildSnapshot(config: BuildConfig, deps: BuildDeps): Promi
       return ami;
     };
 
-    await progress.phase(2, 'Choosing the Bottlerocket image', async () => {
+    await progress.phase(3, 'Choosing the Bottlerocket image', async () => {
       if (config.amiId) {
         const ami = await describeAmi(clients.ec2, config.amiId, signal);
         logger.info(`Using ${config.amiId} (${ami.name}, ${ami.architecture}) from input ami-id.`);
@@ -226,8 +288,21 @@ export async function buildSnapshot(config: BuildConfig, deps: BuildDeps): Promi
       }
     });
 
-    builder = await progress.phase(3, 'Launching the builder', () =>
-      launchBuilder(config, { ...tags, [TAG_ROLE]: 'builder' }, runKey(context), {
+    let baseSnapshotId: string | undefined;
+    builder = await progress.phase(4, 'Launching the builder', async () => {
+      if (config.baseSnapshot !== 'none') {
+        const base = await chooseBaseSnapshot(clients.ec2, config, lineage, signal);
+        if (base.kind === 'snapshot') {
+          baseSnapshotId = base.snapshot.SnapshotId;
+          logger.info(
+            `Building on ${baseSnapshotId ?? ''} (${base.how === 'auto' ? `newest of lineage '${lineage}'` : 'base-snapshot'}, ${base.snapshot.VolumeSize ?? '?'} GiB): only what changed is pulled and written.`,
+          );
+        } else {
+          logger.info(`Full build: ${base.reason}.`);
+        }
+      }
+      return launchBuilder(config, { ...tags, [TAG_ROLE]: 'builder' }, runKey(context), {
+        ...(baseSnapshotId ? { baseSnapshotId } : {}),
         ec2: clients.ec2,
         logger,
         signal,
@@ -236,13 +311,13 @@ export async function buildSnapshot(config: BuildConfig, deps: BuildDeps): Promi
           launchedIds.push(id);
           deps.state.save(STATE_INSTANCE_IDS, launchedIds.join(','));
         },
-      }),
-    );
+      });
+    });
     const builderId = builder.instanceId;
 
     let running: Instance | undefined;
     await progress
-      .phase(4, 'Waiting for the builder to accept SSM commands', async () => {
+      .phase(5, 'Waiting for the builder to accept SSM commands', async () => {
         running = await waitForInstanceState(
           builderId,
           'running',
@@ -269,7 +344,7 @@ export async function buildSnapshot(config: BuildConfig, deps: BuildDeps): Promi
     const platformCount = config.platforms.length;
     await progress
       .phase(
-        5,
+        6,
         `Pulling ${count} image${count === 1 ? '' : 's'} for ${platformCount} platform${platformCount === 1 ? '' : 's'}`,
         async () => {
           const script = renderInstanceScript({
@@ -279,6 +354,7 @@ export async function buildSnapshot(config: BuildConfig, deps: BuildDeps): Promi
             onMissingPlatform: config.onMissingPlatform,
             concurrency: config.pullConcurrency,
             quiesce: config.snapshotMode === 'live',
+            prune: baseSnapshotId !== undefined,
           });
           const waitMs =
             budget(Number.POSITIVE_INFINITY, 'the pulls started') - bounds.snapshotReserveMs;
@@ -312,6 +388,10 @@ export async function buildSnapshot(config: BuildConfig, deps: BuildDeps): Promi
           });
           const report = parseScriptReport(result.stdout, config.images);
           images = report.pulls.map(toImageResult);
+          removed = report.removed;
+          for (const name of report.removed) logger.info(`removed ${name} (no longer listed)`);
+          for (const f of report.removeFailures)
+            warn(`Could not remove ${f.name} from the base volume: ${f.message}`);
           for (const pull of report.pulls) {
             const what = `${pull.image.normalized} (${pull.platform})`;
             if (pull.status === 'ok') {
@@ -373,7 +453,7 @@ export async function buildSnapshot(config: BuildConfig, deps: BuildDeps): Promi
       config.bottlerocketVariant,
     );
     snapshotId = await progress
-      .phase(6, 'Snapshotting the data volume', async () => {
+      .phase(7, 'Snapshotting the data volume', async () => {
         if (config.snapshotMode === 'stop') {
           await stopInstance(clients.ec2, builderId, signal);
           await waitForInstanceState(
@@ -406,6 +486,10 @@ export async function buildSnapshot(config: BuildConfig, deps: BuildDeps): Promi
             [TAG_VARIANT]: config.bottlerocketVariant,
             [TAG_PLATFORMS]: config.platforms.join(','),
             [TAG_SNAPSHOTTER]: config.snapshotter,
+            [TAG_LINEAGE]: lineage,
+            [TAG_ENCRYPTION]: tagValue(encryptionTag(config)),
+            ...(plan.key ? { [TAG_BUILD_KEY]: plan.key } : {}),
+            ...(baseSnapshotId ? { [TAG_BASE]: baseSnapshotId } : {}),
           },
           signal,
         );
@@ -419,7 +503,7 @@ export async function buildSnapshot(config: BuildConfig, deps: BuildDeps): Promi
     const createdSnapshot = snapshotId;
 
     const snapshot = await progress
-      .phase(7, 'Waiting for the snapshot and cleaning up', async () => {
+      .phase(8, 'Waiting for the snapshot and cleaning up', async () => {
         // The snapshot is a point-in-time copy from here on: the builder is no longer needed.
         await terminateBuilder('snapshot started');
         const done = await waitForSnapshot(
@@ -452,6 +536,10 @@ export async function buildSnapshot(config: BuildConfig, deps: BuildDeps): Promi
       durationSeconds: Math.round((clock.now() - started) / 1000),
       phases: progress.phases,
       warnings,
+      cacheHit: false,
+      ...(plan.key ? { buildKey: plan.key } : {}),
+      ...(baseSnapshotId ? { baseSnapshotId } : {}),
+      removed,
     };
   } catch (error) {
     const cancelled = signal.aborted;
@@ -485,4 +573,80 @@ export async function buildSnapshot(config: BuildConfig, deps: BuildDeps): Promi
     if ((terminated || launchedIds.length === 0) && !snapshotLeft)
       deps.state.save(STATE_CLEAN, 'true');
   }
+}
+
+const REST_OF_BUILD = [
+  'Choosing the Bottlerocket image',
+  'Launching the builder',
+  'Waiting for the builder to accept SSM commands',
+  'Pulling images',
+  'Snapshotting the data volume',
+  'Waiting for the snapshot and cleaning up',
+];
+
+interface BuildPlan {
+  /** The build key, when every image's digests are known. */
+  key?: string;
+  /** A completed snapshot with the same key. */
+  reusable?: Snapshot;
+  /** What the reused snapshot holds (for outputs and the summary). */
+  images: ImageResult[];
+}
+
+/**
+ * Resolves every image's digest per platform from the registries, fails early
+ * on a platform an image lacks (unless on-missing-platform is skip), and looks
+ * for a completed snapshot with the same build key.
+ */
+async function planBuild(
+  config: BuildConfig,
+  deps: BuildDeps,
+  signal: AbortSignal,
+  warn: (message: string) => void,
+): Promise<BuildPlan> {
+  const { logger } = deps;
+  if (!deps.resolveDigests) return { images: [] };
+  const { resolved, failures } = await deps.resolveDigests(config.images, config.platforms, signal);
+  for (const f of failures) {
+    warn(
+      `Could not resolve ${f.image.normalized} from the runner: ${f.reason}. Building without looking for a reusable snapshot.`,
+    );
+  }
+  const missing = resolved.flatMap((r) =>
+    r.platforms
+      .filter((p) => p.digest === null)
+      .map((p) => `${r.image.normalized} (${p.platform})`),
+  );
+  if (missing.length > 0 && config.onMissingPlatform === 'fail') {
+    throw new ActionError(
+      `These images have no build for a requested platform: ${missing.join(', ')}. ` +
+        "Build them for every platform, remove the platform from 'platforms', or set 'on-missing-platform: skip'.",
+    );
+  }
+  for (const r of resolved) {
+    const digests = r.platforms.map(
+      (p) => `${p.platform.slice(6)} ${p.digest?.slice(0, 19) ?? 'missing'}`,
+    );
+    logger.info(`${r.image.normalized}: ${r.digest.slice(0, 19)}… (${digests.join(', ')})`);
+  }
+  if (failures.length > 0) return { images: [] };
+  const key = computeBuildKey(config, resolved);
+  logger.info(`Build key ${key}.`);
+  if (config.reuse === 'never') return { key, images: [] };
+  const reusable = await findSnapshotByKey(deps.clients.ec2, key, signal);
+  if (!reusable) {
+    logger.info('No completed snapshot has this build key: building.');
+    return { key, images: [] };
+  }
+  const images: ImageResult[] = resolved.flatMap((r) =>
+    r.platforms.map((p) => ({
+      reference: r.image.normalized,
+      platform: p.platform,
+      status: p.digest === null ? ('skip' as const) : ('ok' as const),
+      ...(p.digest ? { digest: p.digest } : {}),
+      seconds: 0,
+      reused: true,
+    })),
+  );
+  return { key, reusable, images };
 }

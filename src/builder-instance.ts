@@ -37,10 +37,15 @@ export function builderUserData(snapshotter: Snapshotter): string {
   return `${lines.join('\n')}\n`;
 }
 
-export function dataVolumeMapping(volume: VolumeConfig): BlockDeviceMapping {
+/** The data volume; from `baseSnapshotId` when building incrementally on an earlier snapshot. */
+export function dataVolumeMapping(
+  volume: VolumeConfig,
+  baseSnapshotId?: string,
+): BlockDeviceMapping {
   return {
     DeviceName: DATA_DEVICE,
     Ebs: {
+      ...(baseSnapshotId !== undefined ? { SnapshotId: baseSnapshotId } : {}),
       VolumeSize: volume.sizeGiB,
       VolumeType: volume.type,
       DeleteOnTermination: true,
@@ -75,6 +80,7 @@ export function runInstancesInput(
   imageId: string,
   tags: Record<string, string>,
   clientToken: string,
+  baseSnapshotId?: string,
 ): RunInstancesCommandInput {
   const input: RunInstancesCommandInput = {
     ImageId: imageId,
@@ -91,7 +97,7 @@ export function runInstancesInput(
       HttpEndpoint: 'enabled',
       HttpPutResponseHopLimit: 2,
     },
-    BlockDeviceMappings: [dataVolumeMapping(config.volume)],
+    BlockDeviceMappings: [dataVolumeMapping(config.volume, baseSnapshotId)],
     InstanceInitiatedShutdownBehavior: 'terminate',
     TagSpecifications: tagSpecifications(['instance', 'volume', 'network-interface'], {
       Name: 'bottlerocket-ebs-snapshot builder',
@@ -134,6 +140,8 @@ export interface LaunchDeps {
   imageFor: (instanceType: string) => Promise<string>;
   /** Called as soon as an instance exists, before anything else can fail. */
   onLaunched: (instanceId: string) => Promise<void> | void;
+  /** Create the data volume from this snapshot (incremental build). */
+  baseSnapshotId?: string;
 }
 
 export interface LaunchedBuilder {
@@ -159,7 +167,14 @@ export async function launchBuilder(
       .update(`${tokenSeed}#${index}`)
       .digest('hex')
       .slice(0, 64);
-    const input = runInstancesInput(config, candidate, imageId, tags, clientToken);
+    const input = runInstancesInput(
+      config,
+      candidate,
+      imageId,
+      tags,
+      clientToken,
+      deps.baseSnapshotId,
+    );
     const where = `${candidate.instanceType}${candidate.subnetId ? ` in ${candidate.subnetId}` : ''}`;
     try {
       const out = await deps.ec2.send(new RunInstancesCommand(input), { abortSignal: deps.signal });

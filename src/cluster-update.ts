@@ -89,6 +89,8 @@ export interface ClusterUpdateResult {
   updatedFiles: UpdatedFile[];
   /** Files matched by update-files, changed or not. */
   lookedAt: string[];
+  /** Every snapshot ID the matched manifests referenced before or after the rewrite: in use, never to be deleted. */
+  referencedSnapshotIds: string[];
   pullRequest?: PullRequestResult;
 }
 
@@ -136,7 +138,18 @@ export async function updateCluster(
       ? `The manifests already use ${facts.snapshotId}; nothing to change.`
       : `Updated ${changed.length} file(s): ${changed.map((f) => f.path).join(', ')}.`,
   );
-  const outcome: ClusterUpdateResult = { updatedFiles, lookedAt: result.lookedAt };
+  const referenced = new Set<string>();
+  for (const file of result.files) {
+    for (const t of file.targets) {
+      if (t.previousSnapshotId) referenced.add(t.previousSnapshotId);
+      referenced.add(t.snapshotId);
+    }
+  }
+  const outcome: ClusterUpdateResult = {
+    updatedFiles,
+    lookedAt: result.lookedAt,
+    referencedSnapshotIds: [...referenced],
+  };
 
   const pr = update.pullRequest;
   if (!pr) return outcome;

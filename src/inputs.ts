@@ -5,7 +5,14 @@
  */
 import { createHash } from 'node:crypto';
 import { InputError } from './errors.js';
+import {
+  checkShareable,
+  validateDistributionConfig,
+  validateParameterName,
+  type DistributionConfig,
+} from './distribute.js';
 import { parseImageList, splitList, type ImageReference } from './image-ref.js';
+import { RESERVED_TAG_PREFIX } from './tags.js';
 
 export type Platform = 'linux/amd64' | 'linux/arm64';
 export const SUPPORTED_PLATFORMS: readonly Platform[] = ['linux/amd64', 'linux/arm64'];
@@ -53,6 +60,12 @@ export interface BuildConfig {
   timeoutMinutes: number;
   pullConcurrency: number;
   snapshotMode: SnapshotMode;
+  /** digest: reuse a completed snapshot with the same build key; never: always build. */
+  reuse: 'digest' | 'never';
+  /** auto: the newest compatible snapshot of the lineage; none; or a snapshot ID. */
+  baseSnapshot: 'auto' | 'none' | string;
+  /** Lineage: the family of snapshots this build belongs to (base and retention). */
+  name?: string;
 }
 
 /** Reads one raw input by name; '' when unset (as `core.getInput` does). */
@@ -150,8 +163,18 @@ const KMS_KEY =
 const TAG_KEY = /^[\p{L}\p{Z}\p{N}_.:/=+@-]{1,128}$/u;
 const TAG_VALUE = /^[\p{L}\p{Z}\p{N}_.:/=+@-]{0,256}$/u;
 
-/** Tags this action reserves for itself (see tags.ts). */
-export const RESERVED_TAG_PREFIX = 'bottlerocket-ebs-snapshot:';
+const LINEAGE = /^[\w.:/=+@-]{1,128}$/;
+
+function parseBaseSnapshot(value: string): string {
+  const lower = value.toLowerCase();
+  if (lower === 'auto' || lower === 'none') return lower;
+  if (/^snap-[0-9a-f]{8}(?:[0-9a-f]{9})?$/.test(value)) return value;
+  throw new InputError(
+    'base-snapshot',
+    `must be auto, none or a snapshot ID (snap-...), got '${value}'.`,
+  );
+}
+
 /** EC2 allows 50 tags per resource; the action needs a few of them. */
 export const MAX_USER_TAGS = 40;
 
@@ -383,7 +406,19 @@ export function parseInputs(get: InputReader): ParsedInputs {
     timeoutMinutes: optionalInteger(get, 'timeout-minutes', 5, 360) ?? 45,
     pullConcurrency: optionalInteger(get, 'pull-concurrency', 1, 32) ?? 4,
     snapshotMode: oneOf<SnapshotMode>(get, 'snapshot-mode', ['stop', 'live'], 'stop'),
+    reuse: oneOf(get, 'reuse', ['digest', 'never'] as const, 'digest'),
+    baseSnapshot: parseBaseSnapshot(optional(get, 'base-snapshot') ?? 'auto'),
   };
+  const name = optional(get, 'name');
+  if (name !== undefined) {
+    if (!LINEAGE.test(name)) {
+      throw new InputError(
+        'name',
+        `'${name}' must be 1-128 characters of letters, digits and _.:/=+@-.`,
+      );
+    }
+    config.name = name;
+  }
   if (amiId !== undefined) config.amiId = amiId;
   if (associatePublicIpAddress !== undefined)
     config.associatePublicIpAddress = associatePublicIpAddress;
@@ -410,8 +445,14 @@ export interface UpdateConfig {
   pullRequest?: PullRequestConfig;
 }
 
+export interface DistributionInputs extends DistributionConfig {
+  /** Keep this many snapshots of the lineage (newest first), delete older ones. */
+  keepSnapshots?: number;
+}
+
 export interface ActionConfig {
   aws: AwsInputs;
+  distribution: DistributionInputs;
   /** Build a snapshot (absent when an existing one is promoted). */
   build?: BuildConfig;
   /** Promote this existing snapshot instead of building one. */
@@ -488,6 +529,42 @@ export function parseUpdateInputs(get: InputReader): UpdateConfig | undefined {
   return update;
 }
 
+const ACCOUNT_ID = /^\d{12}$/;
+const AZ = /^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d+[a-z]$|^[a-z]{3}\d+-az\d+$/;
+
+export function parseDistributionInputs(get: InputReader, region: string): DistributionInputs {
+  const kmsKeyIds: Record<string, string> = {};
+  for (const line of splitList(get('copy-kms-key-ids'))) {
+    const eq = line.indexOf('=');
+    if (eq <= 0) throw new InputError('copy-kms-key-ids', `'${line}' is not region=key.`);
+    kmsKeyIds[line.slice(0, eq).trim()] = line.slice(eq + 1).trim();
+  }
+  const config: DistributionInputs = {
+    copyToRegions: splitList(get('copy-to-regions')),
+    kmsKeyIds,
+    shareWithAccounts: listOf(get, 'share-with-accounts', ACCOUNT_ID, 'a 12-digit AWS account ID'),
+    fastSnapshotRestoreAzs: listOf(
+      get,
+      'fast-snapshot-restore-azs',
+      AZ,
+      'an availability zone name like us-west-2a',
+    ),
+    waitForFastSnapshotRestore: parseBoolean(
+      'wait-for-fast-snapshot-restore',
+      read(get, 'wait-for-fast-snapshot-restore') || 'false',
+    ),
+  };
+  const parameter = optional(get, 'ssm-parameter-name');
+  if (parameter !== undefined) {
+    validateParameterName(parameter);
+    config.ssmParameterName = parameter;
+  }
+  const keep = optionalInteger(get, 'keep-snapshots', 1, 1000);
+  if (keep !== undefined) config.keepSnapshots = keep;
+  validateDistributionConfig(config, region);
+  return config;
+}
+
 export function parseActionInputs(get: InputReader): { config: ActionConfig; warnings: string[] } {
   const snapshotId = optional(get, 'snapshot-id');
   const update = parseUpdateInputs(get);
@@ -500,16 +577,40 @@ export function parseActionInputs(get: InputReader): { config: ActionConfig; war
         "is set together with 'images': give images to build a snapshot, or snapshot-id to use an existing one.",
       );
     }
-    if (!update)
+    const aws = parseAwsInputs(get);
+    const distribution = parseDistributionInputs(get, aws.region);
+    const distributes =
+      distribution.copyToRegions.length +
+        distribution.shareWithAccounts.length +
+        distribution.fastSnapshotRestoreAzs.length >
+        0 || distribution.ssmParameterName !== undefined;
+    if (!update && !distributes) {
       throw new InputError(
         'snapshot-id',
-        "is set but 'update-files' is not: there is nothing to do with the snapshot.",
+        "is set, but neither 'update-files' nor a distribution input is: there is nothing to do with the snapshot.",
       );
-    return { config: { aws: parseAwsInputs(get), snapshotId, update }, warnings: [] };
+    }
+    if (distribution.keepSnapshots !== undefined) {
+      throw new InputError(
+        'keep-snapshots',
+        "applies to builds; it cannot be used with 'snapshot-id'.",
+      );
+    }
+    const promotion: ActionConfig = { aws, distribution, snapshotId };
+    if (update) promotion.update = update;
+    return { config: promotion, warnings: [] };
   }
   const { config: build, warnings } = parseInputs(get);
+  const distribution = parseDistributionInputs(get, build.region);
+  // A snapshot encrypted with the default EBS key cannot be shared: refuse before building it.
+  checkShareable({
+    region: build.region,
+    shareWithAccounts: distribution.shareWithAccounts,
+    volume: build.volume,
+  });
   const config: ActionConfig = {
     aws: { region: build.region, credentials: build.credentials },
+    distribution,
     build,
   };
   if (update) config.update = update;

@@ -34,6 +34,11 @@ export interface ScriptPlan {
   concurrency: number;
   /** Stop containerd and flush at the end, for a snapshot of the running instance. */
   quiesce: boolean;
+  /**
+   * The data volume came from an earlier snapshot: remove the images not listed
+   * (containerd then garbage-collects their content) before pulling.
+   */
+  prune: boolean;
 }
 
 /** Quotes a value as one POSIX shell word. */
@@ -63,6 +68,7 @@ SNAPSHOTTER=${shellQuote(plan.snapshotter)}
 ON_MISSING_PLATFORM=${shellQuote(plan.onMissingPlatform)}
 CONCURRENCY=${plan.concurrency}
 QUIESCE=${plan.quiesce ? 1 : 0}
+PRUNE=${plan.prune ? 1 : 0}
 CTR_SOCKET=/run/containerd/containerd.sock
 ECR_CREDENTIAL_PROVIDER=${shellQuote(ECR_CREDENTIAL_PROVIDER)}
 P=${REPORT_PREFIX}
@@ -77,6 +83,8 @@ now_ms() { local t=\${EPOCHREALTIME/./}; echo $(( t / 1000 )); }
 # One line, tabs and newlines flattened, bounded length.
 one_line() { tr '\\t\\r\\n' '   ' | sed -e 's/  */ /g' -e 's/^ //' | cut -c1-${MAX_MESSAGE_CHARS}; }
 report() { local IFS=$'\\t'; echo "$P	$*"; }
+image_digest() { ctr_k8s images ls "name==$1" 2>/dev/null | sed -n 2p | awk '{print $3}'; }
+is_listed() { local r; for r in "\${REFS[@]}"; do [ "$1" = "$r" ] && return 0; done; return 1; }
 
 # Prints the registry password for a private ECR image, minted on this host from the instance role.
 ecr_password() {
@@ -91,14 +99,16 @@ ecr_password() {
 # Pulls one image for every platform, one platform after the other; writes report lines to $WORK/report-<i>.
 pull_image() {
   local i=$1 ref=\${REFS[$1]} auth=\${AUTH[$1]} platform start ms status message log digest size
-  local user=()
+  local user=() before present
   local out="$WORK/report-$i"
   : > "$out"
+  # What the volume already held under this name (from a base snapshot).
+  before=$(image_digest "$ref")
   if [ "$auth" = ecr ]; then
     local password
     if ! password=$(ecr_password "$ref" 2>"$WORK/auth-$i.log"); then
       message=$( { echo "could not get an ECR token on the instance:"; cat "$WORK/auth-$i.log"; } | one_line)
-      for platform in "\${PLATFORMS[@]}"; do report pull "$i" "$platform" fail 0 - - "$message" >> "$out"; done
+      for platform in "\${PLATFORMS[@]}"; do report pull "$i" "$platform" fail 0 - - 0 "$message" >> "$out"; done
       return
     fi
     user=(--user "AWS:$password")
@@ -113,7 +123,9 @@ pull_image() {
       # REF TYPE DIGEST SIZE(number unit) PLATFORMS LABELS
       read -r _ _ digest size_n size_u _ < <(ctr_k8s images ls "name==$ref" 2>/dev/null | sed -n 2p)
       size="\${size_n:--}\${size_u:+ $size_u}"
-      report pull "$i" "$platform" ok "$ms" "\${digest:--}" "\${size:--}" "" >> "$out"
+      present=0
+      if [ -n "$before" ] && [ "$before" = "\${digest:-}" ]; then present=1; fi
+      report pull "$i" "$platform" ok "$ms" "\${digest:--}" "\${size:--}" "$present" "" >> "$out"
     else
       ms=$(( $(now_ms) - start ))
       # ctr writes progress to stdout and the reason to stderr.
@@ -121,7 +133,7 @@ pull_image() {
       [ -n "$message" ] || message=$(grep -v '^[[:space:]]*$' "$log.out" | tail -n 3 | one_line)
       status=fail
       if [ "$ON_MISSING_PLATFORM" = skip ] && grep -qi 'no match for platform' "$log"; then status=skip; fi
-      report pull "$i" "$platform" "$status" "$ms" - - "\${message:-ctr exited without a message}" >> "$out"
+      report pull "$i" "$platform" "$status" "$ms" - - 0 "\${message:-ctr exited without a message}" >> "$out"
     fi
   done
 }
@@ -132,6 +144,27 @@ if ! host systemctl stop kubelet > "$WORK/kubelet.log" 2>&1; then
   exit 91
 fi
 report phase prepare ok
+
+if [ "$PRUNE" = 1 ]; then
+  # The volume came from an earlier snapshot: drop what is no longer listed. Bottlerocket's own
+  # images (localhost/...) stay; removing with --sync lets containerd collect the content now.
+  report phase prune start
+  if ! ctr_k8s images ls -q > "$WORK/existing" 2> "$WORK/prune.log"; then
+    report phase prune fail "$(one_line < "$WORK/prune.log")"
+    exit 93
+  fi
+  while IFS= read -r name; do
+    [ -n "$name" ] || continue
+    case "$name" in localhost/*) continue ;; esac
+    is_listed "\${name%%@sha256:*}" && continue
+    if ctr_k8s images rm --sync "$name" > "$WORK/rm.log" 2>&1; then
+      report remove "$name"
+    else
+      report remove-failed "$name" "$(one_line < "$WORK/rm.log")"
+    fi
+  done < "$WORK/existing"
+  report phase prune ok
+fi
 
 report phase pull start
 running=0
@@ -177,11 +210,17 @@ export interface PullRecord {
   /** Size as containerd reports it, e.g. "27.6 MiB". */
   size?: string;
   sizeBytes?: number;
+  /** The image was already on the volume (from the base snapshot) with the same digest. */
+  reused: boolean;
   message?: string;
 }
 
 export interface ScriptReport {
   pulls: PullRecord[];
+  /** Images removed from a volume that came from an earlier snapshot. */
+  removed: string[];
+  /** Images that could not be removed, with containerd's message. */
+  removeFailures: Array<{ name: string; message: string }>;
   /** The script reached its end line (the output was not cut short). */
   complete: boolean;
   phaseFailure?: { phase: string; message: string };
@@ -210,7 +249,7 @@ export function parseSize(text: string): number | undefined {
 }
 
 export function parseScriptReport(stdout: string, images: ImageReference[]): ScriptReport {
-  const report: ScriptReport = { pulls: [], complete: false };
+  const report: ScriptReport = { pulls: [], removed: [], removeFailures: [], complete: false };
   for (const line of stdout.split('\n')) {
     const fields = line.replace(/\r$/, '').split('\t');
     if (fields[0] !== REPORT_PREFIX) continue;
@@ -224,10 +263,11 @@ export function parseScriptReport(stdout: string, images: ImageReference[]): Scr
         platform: fields[3] ?? '',
         status,
         seconds: Math.round(Number(fields[5] ?? 0) / 100) / 10,
+        reused: fields[8] === '1',
       };
       const digest = fields[6];
       const size = fields[7];
-      const message = fields.slice(8).join(' ').trim();
+      const message = fields.slice(9).join(' ').trim();
       if (digest && digest !== '-') record.digest = digest;
       if (size && size !== '-') {
         record.size = size;
@@ -236,6 +276,10 @@ export function parseScriptReport(stdout: string, images: ImageReference[]): Scr
       }
       if (message) record.message = message;
       report.pulls.push(record);
+    } else if (kind === 'remove' && fields[2]) {
+      report.removed.push(fields[2]);
+    } else if (kind === 'remove-failed' && fields[2]) {
+      report.removeFailures.push({ name: fields[2], message: fields.slice(3).join(' ') });
     } else if (kind === 'phase' && fields[3] === 'fail') {
       report.phaseFailure = { phase: fields[2] ?? 'unknown', message: fields.slice(4).join(' ') };
     } else if (kind === 'end') {

@@ -27,6 +27,8 @@ export interface ActionRuntime {
   env: NodeJS.ProcessEnv;
   /** Builds the AWS clients; replaceable so tests can hand in mocks. */
   createClients(region: string, credentials?: AwsCredentialIdentityProvider): AwsClients;
+  /** HTTP for the registries (globalThis.fetch). */
+  fetch: typeof fetch;
   /** A GitHub client for the runner's API (GITHUB_API_URL), authenticated with `token`. */
   createOctokit(token: string): Octokit;
 }

@@ -4,6 +4,8 @@
  */
 import type { BuildResult, ImageResult } from './build.js';
 import type { ClusterUpdateResult } from './cluster-update.js';
+import type { DistributionResult } from './distribute.js';
+import type { RetentionResult } from './retention.js';
 import type { PhaseRecord } from './progress.js';
 import { formatDuration } from './wait.js';
 
@@ -33,12 +35,16 @@ const STATUS_ICON: Record<ImageResult['status'], string> = {
   fail: '❌ failed',
 };
 
+function resultCell(image: ImageResult): string {
+  if (image.status === 'ok') return image.reused ? '♻️ already there' : STATUS_ICON.ok;
+  return `${STATUS_ICON[image.status]} ${escapeCell(image.message ?? '')}`.trim();
+}
+
 export function imagesTable(images: ImageResult[]): string {
   if (images.length === 0) return '_No image was pulled._\n';
   const rows = images.map((i) => {
     const digest = i.digest ? `\`${i.digest.slice(0, 19)}…\`` : '–';
-    const note = i.status === 'ok' ? '' : ` ${escapeCell(i.message ?? '')}`;
-    return `| ${escapeCell(i.reference)} | ${i.platform} | ${STATUS_ICON[i.status]}${note} | ${digest} | ${formatBytes(i.size)} | ${i.seconds} |`;
+    return `| ${escapeCell(i.reference)} | ${i.platform} | ${resultCell(i)} | ${digest} | ${formatBytes(i.size)} | ${i.seconds} |`;
   });
   return [
     '| Image | Platform | Result | Digest | Size | Pull (s) |',
@@ -57,11 +63,37 @@ export function timeline(phases: PhaseRecord[]): string {
   return ['| Phase | | Time |', '|---|---|---:|', ...rows, ''].join('\n');
 }
 
-export function buildSummary(result: BuildResult): string {
+function buildHeadline(result: BuildResult): string[] {
+  if (result.cacheHit) {
+    return [
+      `## ♻️ Bottlerocket data volume snapshot: \`${result.snapshotId}\` (reused)`,
+      '',
+      `Every image has the same digest as when \`${result.snapshotId}\` was built (build key \`${result.buildKey?.slice(0, 12) ?? ''}…\`), so it was reused: no instance was launched. Checked in ${formatDuration(result.durationSeconds * 1000)} in **${result.region}**.`,
+    ];
+  }
   const lines = [
     `## 📦 Bottlerocket data volume snapshot: \`${result.snapshotId}\``,
     '',
     `Built in ${formatDuration(result.durationSeconds * 1000)} in **${result.region}** on ${result.instanceType} (${result.imageId}).`,
+  ];
+  if (result.baseSnapshotId) {
+    const reused = result.images.filter((i) => i.reused).length;
+    const pulled = result.images.filter((i) => i.status === 'ok' && !i.reused);
+    const pulledBytes = pulled.reduce((sum, i) => sum + (i.size ?? 0), 0);
+    lines.push(
+      '',
+      `Incremental build on \`${result.baseSnapshotId}\`: ${reused} image pull(s) already there, ` +
+        `${pulled.length} pulled (${formatBytes(pulledBytes)}), ${result.removed.length} image(s) removed` +
+        (result.removed.length > 0 ? ` (${result.removed.map(escapeCell).join(', ')})` : '') +
+        '. Only changed blocks are written to the new snapshot.',
+    );
+  }
+  return lines;
+}
+
+export function buildSummary(result: BuildResult): string {
+  const lines = [
+    ...buildHeadline(result),
     '',
     `Nodes need a data volume (\`/dev/xvdb\`) of at least **${result.volumeSizeGiB} GiB** to use it.`,
     '',
@@ -163,4 +195,38 @@ export function promotionSummary(
     `Existing snapshot in **${region}**; nodes need a data volume (\`/dev/xvdb\`) of at least **${volumeSizeGiB} GiB**.`,
     '',
   ].join('\n');
+}
+
+export function distributionSummary(result: DistributionResult): string {
+  const lines = ['### Distribution', '', '| Region | Snapshot |', '|---|---|'];
+  for (const [region, id] of Object.entries(result.snapshotIds))
+    lines.push(`| ${region} | \`${id}\` |`);
+  lines.push('');
+  if (result.shared.length > 0) lines.push(`Shared with ${result.shared.join(', ')}.`, '');
+  for (const p of result.parameters)
+    lines.push(
+      `SSM parameter \`${p.name}\` in ${p.region}${p.version ? ` (version ${p.version})` : ''}.`,
+    );
+  if (result.parameters.length > 0) lines.push('');
+  if (result.fastSnapshotRestore.length > 0) {
+    lines.push(
+      `Fast snapshot restore: ${result.fastSnapshotRestore.map((f) => `${f.az} ${f.state}`).join(', ')} (billed per AZ and hour while enabled).`,
+      '',
+    );
+  }
+  return lines.join('\n');
+}
+
+export function retentionSummary(results: RetentionResult[]): string {
+  const lines = ['### Retention', ''];
+  for (const r of results) {
+    lines.push(
+      `- ${r.region}: deleted ${r.deleted.length === 0 ? 'none' : r.deleted.map((d) => `\`${d}\``).join(', ')}` +
+        (r.kept.length > 0
+          ? `; kept ${r.kept.map((k) => `\`${k.id}\` (${escapeCell(k.reason)})`).join(', ')}`
+          : ''),
+    );
+  }
+  lines.push('');
+  return lines.join('\n');
 }

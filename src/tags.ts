@@ -4,8 +4,10 @@
  * snapshot for whoever finds it in the console later.
  */
 import type { Tag, TagSpecification, ResourceType } from '@aws-sdk/client-ec2';
-import { RESERVED_TAG_PREFIX } from './inputs.js';
 import { runKey, type RunContext } from './run-context.js';
+
+/** Tags this action reserves for itself. */
+export const RESERVED_TAG_PREFIX = 'bottlerocket-ebs-snapshot:';
 
 export const TAG_RUN = `${RESERVED_TAG_PREFIX}run`;
 export const TAG_REPOSITORY = `${RESERVED_TAG_PREFIX}repository`;
@@ -15,6 +17,10 @@ export const TAG_DIGESTS = `${RESERVED_TAG_PREFIX}digests`;
 export const TAG_VARIANT = `${RESERVED_TAG_PREFIX}variant`;
 export const TAG_PLATFORMS = `${RESERVED_TAG_PREFIX}platforms`;
 export const TAG_SNAPSHOTTER = `${RESERVED_TAG_PREFIX}snapshotter`;
+export const TAG_BUILD_KEY = `${RESERVED_TAG_PREFIX}build-key`;
+export const TAG_LINEAGE = `${RESERVED_TAG_PREFIX}lineage`;
+export const TAG_ENCRYPTION = `${RESERVED_TAG_PREFIX}encryption`;
+export const TAG_BASE = `${RESERVED_TAG_PREFIX}base-snapshot`;
 
 const MAX_TAG_VALUE = 256;
 

@@ -15,6 +15,7 @@ import {
   RunInstancesCommand,
   StopInstancesCommand,
   TerminateInstancesCommand,
+  type Snapshot,
 } from '@aws-sdk/client-ec2';
 import {
   CancelCommandCommand,
@@ -24,6 +25,7 @@ import {
   SendCommandCommand,
   SSMClient,
 } from '@aws-sdk/client-ssm';
+import { ECRClient } from '@aws-sdk/client-ecr';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { mockClient, type AwsClientStub } from 'aws-sdk-client-mock';
 import type { AwsClients } from '../src/aws-clients.js';
@@ -42,6 +44,8 @@ export interface MockedAws {
   sts: AwsClientStub<STSClient>;
   /** Scripts sent with SendCommand. */
   scripts: string[];
+  /** Snapshots a search by tags finds (earlier builds); tests push to it. */
+  existingSnapshots: Snapshot[];
   restore(): void;
 }
 
@@ -50,6 +54,7 @@ export function mockAws(registry: StubImage[], env: Record<string, string> = {})
   const ssm = mockClient(SSMClient);
   const sts = mockClient(STSClient);
   const scripts: string[] = [];
+  const existingSnapshots: Snapshot[] = [];
   let state = 'pending';
   const invocations = new Map<
     string,
@@ -150,27 +155,52 @@ export function mockAws(registry: StubImage[], env: Record<string, string> = {})
   ssm.on(CancelCommandCommand).resolves({});
   ec2.on(CreateSnapshotCommand).resolves({ SnapshotId: SNAPSHOT_ID, State: 'pending' });
   let polls = 0;
-  ec2.on(DescribeSnapshotsCommand).callsFake(() => {
-    polls++;
-    return {
-      Snapshots: [
-        polls < 3
-          ? {
-              SnapshotId: SNAPSHOT_ID,
-              State: 'pending',
-              Progress: `${polls * 40}%`,
-              VolumeSize: 50,
-            }
-          : { SnapshotId: SNAPSHOT_ID, State: 'completed', Progress: '100%', VolumeSize: 50 },
-      ],
-    };
-  });
+  ec2
+    .on(DescribeSnapshotsCommand)
+    .callsFake(
+      (input: {
+        SnapshotIds?: string[];
+        Filters?: Array<{ Name?: string; Values?: string[] }>;
+      }) => {
+        if (!input.SnapshotIds) {
+          // A search by tags (reuse, base snapshot): the account's earlier snapshots.
+          const matches = existingSnapshots.filter((snap) =>
+            (input.Filters ?? []).every((f) => {
+              if (f.Name === 'status') return f.Values?.includes(snap.State ?? '');
+              if (f.Name?.startsWith('tag:')) {
+                const key = f.Name.slice(4);
+                return snap.Tags?.some((t) => t.Key === key && f.Values?.includes(t.Value ?? ''));
+              }
+              return true;
+            }),
+          );
+          return { Snapshots: matches };
+        }
+        polls++;
+        return {
+          Snapshots: [
+            polls < 3
+              ? {
+                  SnapshotId: SNAPSHOT_ID,
+                  State: 'pending',
+                  Progress: `${polls * 40}%`,
+                  VolumeSize: 50,
+                }
+              : { SnapshotId: SNAPSHOT_ID, State: 'completed', Progress: '100%', VolumeSize: 50 },
+          ],
+        };
+      },
+    );
   ec2.on(DeleteSnapshotCommand).resolves({});
 
-  const clients = {
+  const clients: AwsClients = {
     ec2: new EC2Client({ region: 'us-west-2' }),
     ssm: new SSMClient({ region: 'us-west-2' }),
     sts: new STSClient({ region: 'us-west-2' }),
+    ecrFor: (region) => new ECRClient({ region }),
+    ec2For: (region) => new EC2Client({ region }),
+    ssmFor: (region) => new SSMClient({ region }),
+    destroy: () => undefined,
   };
   return {
     clients,
@@ -178,6 +208,7 @@ export function mockAws(registry: StubImage[], env: Record<string, string> = {})
     ssm,
     sts,
     scripts,
+    existingSnapshots,
     restore: () => {
       ec2.restore();
       ssm.restore();

@@ -185,7 +185,7 @@ describe.each([
         '| public.ecr.aws/eks-distro/kubernetes/pause:3.2 | linux/arm64 | ✅ |',
       );
       expect(main.summary).toContain('at least **80 GiB**');
-      expect(main.stdout).toContain('::group::[5/7] Pulling 3 images for 2 platforms');
+      expect(main.stdout).toContain('::group::[6/8] Pulling 3 images for 2 platforms');
       // The OIDC token was asked for the configured audience.
       expect(emu.oidc.audiences).toContain('sts.amazonaws.com');
     },

@@ -34,6 +34,8 @@ import {
   type MockedAws,
 } from '../../test-support/aws-mocks.js';
 import type { StubImage } from '../../test-support/instance-sim.js';
+import { buildKey } from '../../src/build-key.js';
+import type { ResolveResult } from '../../src/registry-digest.js';
 
 const PAUSE = 'public.ecr.aws/eks-distro/kubernetes/pause:3.2';
 const APP = '123456789012.dkr.ecr.us-west-2.amazonaws.com/app:abc123';
@@ -114,6 +116,7 @@ describe('buildSnapshot', () => {
       [5, 'ok'],
       [6, 'ok'],
       [7, 'ok'],
+      [8, 'ok'],
     ]);
 
     const run = aws.ec2.commandCalls(RunInstancesCommand)[0]?.args[0].input;
@@ -178,7 +181,7 @@ describe('buildSnapshot', () => {
     expect(params).not.toMatch(/--user AWS:[A-Za-z0-9]/);
     expect(params).not.toMatch(/AKIA|ASIA|aws_secret|SessionToken/i);
 
-    expect(logger.text()).toContain('[5/7] Pulling 2 images for 2 platforms');
+    expect(logger.text()).toContain('[6/8] Pulling 2 images for 2 platforms');
   });
 
   it('falls back to the next instance type when EC2 has no capacity, with the AMI of its architecture', async () => {
@@ -221,7 +224,7 @@ describe('buildSnapshot', () => {
       `${APP} (linux/amd64): ctr: failed to resolve reference: unexpected status 403 Forbidden`,
     );
     expect(message).toContain(`${APP} (linux/arm64)`);
-    expect((error as BuildFailure).phases.at(-1)).toMatchObject({ index: 5, outcome: 'failed' });
+    expect((error as BuildFailure).phases.at(-1)).toMatchObject({ index: 6, outcome: 'failed' });
     expect(aws.ec2.commandCalls(TerminateInstancesCommand)).toHaveLength(1);
     expect(aws.ec2.commandCalls(CreateSnapshotCommand)).toHaveLength(0);
     expect(state.get(STATE_INSTANCE_IDS)).toBe('');
@@ -326,5 +329,179 @@ describe('buildSnapshot', () => {
       [STATE_INSTANCE_IDS, ''],
       [STATE_CLEAN, 'true'],
     ]);
+  });
+
+  describe('reuse and incremental builds', () => {
+    const digestOf = (n: string) => `sha256:${n.repeat(64)}`;
+    const resolved = (c: BuildConfig, missing?: string): ResolveResult => ({
+      resolved: c.images.map((image, i) => ({
+        image,
+        digest: digestOf(String(i + 1)),
+        mediaType: 'application/vnd.oci.image.index.v1+json',
+        platforms: c.platforms.map((platform) => ({
+          platform,
+          digest:
+            missing === `${image.normalized} ${platform}`
+              ? null
+              : digestOf(`${i + 1}${platform.length}`[1] ?? 'f'),
+        })),
+      })),
+      failures: [],
+    });
+
+    it('reuses a completed snapshot with the same build key and launches nothing', async () => {
+      aws = mockAws(REGISTRY);
+      const c = config();
+      const r = resolved(c);
+      aws.existingSnapshots.push({
+        SnapshotId: 'snap-0aaaaaaaaaaaaaaaa',
+        State: 'completed',
+        VolumeSize: 50,
+        Tags: [{ Key: 'bottlerocket-ebs-snapshot:build-key', Value: buildKey(c, r.resolved) }],
+      });
+      const { d, state } = deps(aws, { resolveDigests: async () => r });
+      const result = await buildSnapshot(c, d);
+      expect(result.cacheHit).toBe(true);
+      expect(result.snapshotId).toBe('snap-0aaaaaaaaaaaaaaaa');
+      expect(result.images.every((i) => i.reused)).toBe(true);
+      expect(result.phases.map((p) => p.outcome)).toEqual([
+        'ok',
+        'ok',
+        'skipped',
+        'skipped',
+        'skipped',
+        'skipped',
+        'skipped',
+        'skipped',
+      ]);
+      expect(aws.ec2.commandCalls(RunInstancesCommand)).toHaveLength(0);
+      expect(state.get(STATE_CLEAN)).toBe('true');
+    });
+
+    it('builds when the key differs, and tags the snapshot with the key and lineage', async () => {
+      aws = mockAws(REGISTRY);
+      const c = config({ name: 'ml-nodes' });
+      const r = resolved(c);
+      aws.existingSnapshots.push({
+        SnapshotId: 'snap-0aaaaaaaaaaaaaaaa',
+        State: 'completed',
+        VolumeSize: 50,
+        Tags: [{ Key: 'bottlerocket-ebs-snapshot:build-key', Value: 'something-else' }],
+      });
+      const result = await buildSnapshot(c, deps(aws, { resolveDigests: async () => r }).d);
+      expect(result.cacheHit).toBe(false);
+      expect(result.buildKey).toBe(buildKey(c, r.resolved));
+      const tags =
+        aws.ec2.commandCalls(CreateSnapshotCommand)[0]?.args[0].input.TagSpecifications?.[0]?.Tags;
+      expect(tags).toEqual(
+        expect.arrayContaining([
+          { Key: 'bottlerocket-ebs-snapshot:build-key', Value: buildKey(c, r.resolved) },
+          { Key: 'bottlerocket-ebs-snapshot:lineage', Value: 'ml-nodes' },
+          { Key: 'bottlerocket-ebs-snapshot:encryption', Value: 'none' },
+        ]),
+      );
+    });
+
+    it('fails before launching when the registry says an image lacks a platform', async () => {
+      aws = mockAws(REGISTRY);
+      const c = config();
+      const error = await failure(
+        buildSnapshot(
+          c,
+          deps(aws, { resolveDigests: async () => resolved(c, `${PAUSE} linux/arm64`) }).d,
+        ),
+      );
+      expect(error.message).toContain(`${PAUSE} (linux/arm64)`);
+      expect(error.message).toContain('on-missing-platform: skip');
+      expect(aws.ec2.commandCalls(RunInstancesCommand)).toHaveLength(0);
+    });
+
+    it('says why a digest could not be resolved, and builds anyway without a key', async () => {
+      aws = mockAws(REGISTRY);
+      const c = config();
+      const r = resolved(c);
+      const { d } = deps(aws, {
+        resolveDigests: async () => ({
+          resolved: r.resolved.slice(1),
+          failures: [
+            { image: c.images[0]!, reason: 'not authorized: denied', kind: 'unauthorized' },
+          ],
+        }),
+      });
+      const result = await buildSnapshot(c, d);
+      expect(result.buildKey).toBeUndefined();
+      expect(result.warnings[0]).toContain(
+        `Could not resolve ${APP} from the runner: not authorized: denied`,
+      );
+      expect(aws.ec2.commandCalls(RunInstancesCommand)).toHaveLength(1);
+    });
+
+    it('builds on the newest compatible snapshot of the lineage, pruning what is no longer listed', async () => {
+      aws = mockAws(REGISTRY);
+      const lineageTag = { Key: 'bottlerocket-ebs-snapshot:lineage', Value: 'acme/platform' };
+      aws.existingSnapshots.push(
+        {
+          SnapshotId: 'snap-0000000000000old',
+          State: 'completed',
+          VolumeSize: 50,
+          StartTime: new Date('2026-01-01'),
+          Tags: [lineageTag],
+        },
+        {
+          SnapshotId: 'snap-00000000000other',
+          State: 'completed',
+          VolumeSize: 50,
+          StartTime: new Date('2026-03-01'),
+          Tags: [lineageTag, { Key: 'bottlerocket-ebs-snapshot:snapshotter', Value: 'soci' }],
+        },
+        {
+          SnapshotId: 'snap-000000000000newer',
+          State: 'completed',
+          VolumeSize: 40,
+          StartTime: new Date('2026-02-01'),
+          Tags: [lineageTag, { Key: 'bottlerocket-ebs-snapshot:snapshotter', Value: 'overlayfs' }],
+        },
+      );
+      const result = await buildSnapshot(config(), deps(aws).d);
+      expect(result.baseSnapshotId).toBe('snap-000000000000newer');
+      expect(
+        aws.ec2.commandCalls(RunInstancesCommand)[0]?.args[0].input.BlockDeviceMappings?.[0]?.Ebs
+          ?.SnapshotId,
+      ).toBe('snap-000000000000newer');
+      expect(aws.scripts[0]).toContain('PRUNE=1');
+      const tags =
+        aws.ec2.commandCalls(CreateSnapshotCommand)[0]?.args[0].input.TagSpecifications?.[0]?.Tags;
+      expect(tags).toContainEqual({
+        Key: 'bottlerocket-ebs-snapshot:base-snapshot',
+        Value: 'snap-000000000000newer',
+      });
+    });
+
+    it('refuses a base-snapshot that does not fit, before launching', async () => {
+      aws = mockAws(REGISTRY);
+      aws.ec2.on(DescribeSnapshotsCommand, { SnapshotIds: ['snap-0bbbbbbbbbbbbbbbb'] }).resolves({
+        Snapshots: [{ SnapshotId: 'snap-0bbbbbbbbbbbbbbbb', State: 'completed', VolumeSize: 200 }],
+      });
+      const error = await failure(
+        buildSnapshot(config({ 'base-snapshot': 'snap-0bbbbbbbbbbbbbbbb' }), deps(aws).d),
+      );
+      expect(error.message).toBe(
+        "Input 'base-snapshot': snap-0bbbbbbbbbbbbbbbb cannot be the base of this build: it is 200 GiB, larger than volume-size 50.",
+      );
+      expect(aws.ec2.commandCalls(RunInstancesCommand)).toHaveLength(0);
+    });
+
+    it('never builds on a base with base-snapshot: none', async () => {
+      aws = mockAws(REGISTRY);
+      aws.existingSnapshots.push({
+        SnapshotId: 'snap-0000000000000old',
+        State: 'completed',
+        VolumeSize: 50,
+        Tags: [{ Key: 'bottlerocket-ebs-snapshot:lineage', Value: 'acme/platform' }],
+      });
+      const result = await buildSnapshot(config({ 'base-snapshot': 'none' }), deps(aws).d);
+      expect(result.baseSnapshotId).toBeUndefined();
+      expect(aws.scripts[0]).toContain('PRUNE=0');
+    });
   });
 });

@@ -212,7 +212,7 @@ describe('parseActionInputs', () => {
     [
       { images: '', 'snapshot-id': 'snap-0123456789abcdef0' },
       'snapshot-id',
-      "'update-files' is not",
+      'nothing to do with the snapshot',
     ],
     [{ 'create-pull-request': 'true' }, 'create-pull-request', "'update-files' lists no file"],
     [{ 'update-targets': 'x' }, 'update-targets', "needs 'update-files'"],
@@ -253,6 +253,80 @@ describe('parseActionInputs', () => {
       throw new Error('expected an InputError');
     } catch (error) {
       expect(error).toBeInstanceOf(InputError);
+      expect((error as InputError).input).toBe(input);
+      expect((error as InputError).message).toContain(text);
+    }
+  });
+});
+
+describe('distribution inputs', () => {
+  const parseAction = (inputs: Record<string, string>) => {
+    const all = { ...BASE, ...inputs };
+    return parseActionInputs((name) => all[name] ?? '').config;
+  };
+
+  it('reads copies, sharing, parameter, fast restore and retention', () => {
+    const { distribution } = parseAction({
+      'copy-to-regions': 'eu-west-1, us-east-1',
+      'copy-kms-key-ids': 'eu-west-1=alias/ebs-eu',
+      'share-with-accounts': '210987654321',
+      'ssm-parameter-name': '/eks/node-cache/snapshot-id',
+      'fast-snapshot-restore-azs': 'us-west-2a,us-west-2b',
+      'wait-for-fast-snapshot-restore': 'true',
+      'keep-snapshots': '3',
+      'kms-key-id': 'alias/ebs-shared',
+    });
+    expect(distribution).toEqual({
+      copyToRegions: ['eu-west-1', 'us-east-1'],
+      kmsKeyIds: { 'eu-west-1': 'alias/ebs-eu' },
+      shareWithAccounts: ['210987654321'],
+      ssmParameterName: '/eks/node-cache/snapshot-id',
+      fastSnapshotRestoreAzs: ['us-west-2a', 'us-west-2b'],
+      waitForFastSnapshotRestore: true,
+      keepSnapshots: 3,
+    });
+  });
+
+  it('lets a promotion only distribute', () => {
+    const config = parseAction({
+      images: '',
+      'snapshot-id': 'snap-0123456789abcdef0',
+      'copy-to-regions': 'eu-west-1',
+    });
+    expect(config.distribution.copyToRegions).toEqual(['eu-west-1']);
+    expect(config.update).toBeUndefined();
+  });
+
+  it.each([
+    [
+      { 'share-with-accounts': '210987654321', encrypted: 'true' },
+      'share-with-accounts',
+      'cannot be shared',
+    ],
+    [{ 'share-with-accounts': '1234' }, 'share-with-accounts', 'not a 12-digit AWS account ID'],
+    [{ 'copy-to-regions': 'us-west-2' }, 'copy-to-regions', 'the region the snapshot is built in'],
+    [{ 'copy-kms-key-ids': 'eu-west-1' }, 'copy-kms-key-ids', 'is not region=key'],
+    [
+      { 'fast-snapshot-restore-azs': 'us-west-2' },
+      'fast-snapshot-restore-azs',
+      'availability zone',
+    ],
+    [{ 'keep-snapshots': '0' }, 'keep-snapshots', 'between 1 and 1000'],
+    [
+      {
+        images: '',
+        'snapshot-id': 'snap-0123456789abcdef0',
+        'update-files': 'a.yaml',
+        'keep-snapshots': '2',
+      },
+      'keep-snapshots',
+      'applies to builds',
+    ],
+  ])('refuses %j naming the input', (inputs, input, text) => {
+    try {
+      parseAction(inputs);
+      throw new Error('expected an InputError');
+    } catch (error) {
       expect((error as InputError).input).toBe(input);
       expect((error as InputError).message).toContain(text);
     }

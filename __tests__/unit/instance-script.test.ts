@@ -12,6 +12,7 @@ import {
 import type { Platform } from '../../src/inputs.js';
 import {
   runScript,
+  seedImage,
   simulatedInstance,
   type SimulatedInstance,
   type StubImage,
@@ -30,6 +31,7 @@ function plan(refs: string[], overrides: Partial<ScriptPlan> = {}): ScriptPlan {
     onMissingPlatform: 'fail',
     concurrency: 4,
     quiesce: false,
+    prune: false,
     ...overrides,
   };
 }
@@ -244,6 +246,40 @@ describe('instance script', () => {
   }, 60_000);
 });
 
+describe('incremental builds', () => {
+  it('removes images no longer listed, keeps Bottlerocket\'s own, and reports unchanged images as reused', async () => {
+    const p = plan([PAUSE, JUPYTER], { prune: true });
+    instance = simulatedInstance([
+      { ref: PAUSE, platforms: ['linux/amd64'], digest: `sha256:${'1'.repeat(64)}` },
+      { ref: JUPYTER, platforms: ['linux/amd64'], digest: `sha256:${'3'.repeat(64)}` },
+    ]);
+    seedImage(instance, PAUSE, `sha256:${'1'.repeat(64)}`, ['linux/amd64']);
+    seedImage(instance, JUPYTER, `sha256:${'2'.repeat(64)}`, ['linux/amd64']);
+    seedImage(instance, 'docker.io/acme/retired:1', `sha256:${'4'.repeat(64)}`, ['linux/amd64']);
+    seedImage(instance, 'localhost/kubernetes/pause:0.1.0', `sha256:${'5'.repeat(64)}`, ['linux/amd64']);
+    const r = await runScript(renderInstanceScript(p), instance);
+    expect(r.code).toBe(0);
+    const report = parseScriptReport(r.stdout, p.images);
+    expect(report.removed).toEqual(['docker.io/acme/retired:1']);
+    expect(instance.read('removed.log')).toBe('docker.io/acme/retired:1\n');
+    expect(report.pulls.map((x) => [x.image.normalized, x.reused])).toEqual([
+      [PAUSE, true],
+      [JUPYTER, false],
+    ]);
+    expect(instance.has('images/localhost_kubernetes_pause_0.1.0')).toBe(true);
+  });
+
+  it('does not prune a fresh volume', async () => {
+    const p = plan([PAUSE]);
+    instance = simulatedInstance([{ ref: PAUSE, platforms: ['linux/amd64'] }]);
+    seedImage(instance, 'docker.io/acme/other:1', `sha256:${'4'.repeat(64)}`, ['linux/amd64']);
+    const r = await runScript(renderInstanceScript(p), instance);
+    expect(r.code).toBe(0);
+    expect(parseScriptReport(r.stdout, p.images).removed).toEqual([]);
+    expect(instance.has('images/docker.io_acme_other_1')).toBe(true);
+  });
+});
+
 describe('parseSize', () => {
   it.each([
     ['301.6 KiB', Math.round(301.6 * 1024)],
@@ -269,6 +305,7 @@ describe('parseScriptReport', () => {
         platform: 'linux/amd64',
         status: 'ok',
         seconds: 1.2,
+        reused: false,
         digest: 'sha256:abc',
         size: '1 MiB',
         sizeBytes: 1048576,

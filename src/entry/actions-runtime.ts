@@ -60,5 +60,6 @@ export function actionsRuntime(): ActionRuntime {
     env: process.env,
     createClients: createAwsClients,
     createOctokit: (token) => getOctokit(token),
+    fetch: (input, init) => globalThis.fetch(input, init),
   };
 }

@@ -88,8 +88,7 @@ export interface Exchange {
 }
 
 type Challenge =
-  | { scheme: 'bearer'; realm: string; service?: string }
-  | { scheme: 'basic'; realm?: string };
+  { scheme: 'bearer'; realm: string; service?: string } | { scheme: 'basic'; realm?: string };
 
 interface CachedToken {
   token: string;
@@ -182,8 +181,11 @@ export class RegistryClient {
       const challenge = parseChallenge(response.headers.get('www-authenticate'));
       if (!challenge) return response;
       this.challenges.set(target.registry, challenge);
-      // A token that was refused (expired, revoked) must not be offered again.
-      this.tokens.delete(tokenKey(target));
+      // A token that was refused (expired, revoked) must not be offered again; one that
+      // another request got meanwhile is kept.
+      if (authorization?.startsWith('Bearer ')) {
+        await this.forgetToken(target, authorization.slice('Bearer '.length));
+      }
       if (challenge.scheme === 'basic' && !(await this.credentialsFor(target))) return response;
       authenticated = true;
     }
@@ -245,7 +247,12 @@ export class RegistryClient {
         options,
       );
     }
-    return new RegistryError(target.reference, 'http', `unexpected HTTP ${status}${detail}`, options);
+    return new RegistryError(
+      target.reference,
+      'http',
+      `unexpected HTTP ${status}${detail}`,
+      options,
+    );
   }
 
   private async rateLimitHint(target: RepositoryTarget): Promise<string> {
@@ -310,6 +317,14 @@ export class RegistryClient {
       });
     }
     return (await pending).token;
+  }
+
+  private async forgetToken(target: RepositoryTarget, refused: string): Promise<void> {
+    const key = tokenKey(target);
+    const cached = this.tokens.get(key);
+    if (!cached) return;
+    const token = await cached.catch(() => undefined);
+    if (token?.token === refused && this.tokens.get(key) === cached) this.tokens.delete(key);
   }
 
   private async requestToken(
@@ -394,9 +409,15 @@ export class RegistryClient {
     for (let attempt = 1; ; attempt++) {
       let outcome: Exchange | RegistryError;
       try {
-        outcome = { ...(await this.exchange(url, headers, target, what, limit)), attempts: attempt };
+        outcome = {
+          ...(await this.exchange(url, headers, target, what, limit)),
+          attempts: attempt,
+        };
       } catch (error) {
-        if (!(error instanceof RegistryError) || (error.kind !== 'network' && error.kind !== 'timeout')) {
+        if (
+          !(error instanceof RegistryError) ||
+          (error.kind !== 'network' && error.kind !== 'timeout')
+        ) {
           throw error;
         }
         outcome = error;
@@ -462,8 +483,8 @@ export class RegistryClient {
           const next = new URL(location, current);
           if (next.origin !== current.origin) {
             // Credentials are for the registry (or token service) only, not for storage backends.
-            const { Authorization: _dropped, ...rest } = currentHeaders;
-            currentHeaders = rest;
+            currentHeaders = { ...currentHeaders };
+            delete currentHeaders.Authorization;
           }
           current = next;
           continue;
@@ -526,7 +547,9 @@ function backoff(attempt: number, outcome: Exchange | RegistryError): number {
   if (outcome instanceof RegistryError || outcome.status !== 429) return base;
   const retryAfter = outcome.headers.get('retry-after');
   const seconds = retryAfter !== null && /^\d+$/.test(retryAfter.trim()) ? Number(retryAfter) : NaN;
-  return Number.isFinite(seconds) ? Math.min(Math.max(seconds * 1000, base), MAX_RETRY_AFTER_MS) : base;
+  return Number.isFinite(seconds)
+    ? Math.min(Math.max(seconds * 1000, base), MAX_RETRY_AFTER_MS)
+    : base;
 }
 
 async function readBody(
@@ -573,7 +596,9 @@ export function registryMessage(body: Uint8Array, contentType: string | null): s
           .map((entry: unknown) => {
             if (typeof entry !== 'object' || entry === null) return '';
             const { code, message: text } = entry as Record<string, unknown>;
-            return [code, text].filter((part) => typeof part === 'string' && part !== '').join(': ');
+            return [code, text]
+              .filter((part) => typeof part === 'string' && part !== '')
+              .join(': ');
           })
           .filter((part) => part !== '')
           .join('; ');
@@ -618,11 +643,14 @@ export function parseChallenge(header: string | null): Challenge | undefined {
 }
 
 function describeNetworkError(error: unknown): string {
-  const cause = error instanceof Error ? error.cause : undefined;
-  if (cause instanceof Error) {
-    const code = (cause as { code?: unknown }).code;
-    if (cause.message) return cause.message;
-    if (typeof code === 'string') return code;
+  // Duck-typed: fetch's errors may come from another realm (e.g. a test VM context).
+  const record = (value: unknown): Record<string, unknown> | undefined =>
+    typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : undefined;
+  const cause = record(record(error)?.cause);
+  if (cause) {
+    if (typeof cause.message === 'string' && cause.message !== '') return cause.message;
+    if (typeof cause.code === 'string') return cause.code;
   }
-  return errorMessage(error);
+  const message = record(error)?.message;
+  return typeof message === 'string' && message !== '' ? message : errorMessage(error);
 }

@@ -159,12 +159,7 @@ function parseIndexEntry(raw: unknown, position: number): IndexEntry {
  *   have other config types and are refused as not being container images.
  */
 export function parseImageConfig(body: Uint8Array, configMediaType: string): PlatformSpec {
-  if (!CONFIG_TYPES.has(configMediaType)) {
-    throw new ManifestProblem(
-      'unsupported',
-      `not a container image: its config has media type '${configMediaType}'`,
-    );
-  }
+  checkImageConfigType(configMediaType);
   const json = parseJson(body, 'image config');
   if (!isObject(json) || typeof json.architecture !== 'string' || typeof json.os !== 'string') {
     throw new ManifestProblem('invalid', "the image config has no 'architecture' and 'os'");
@@ -172,6 +167,16 @@ export function parseImageConfig(body: Uint8Array, configMediaType: string): Pla
   const spec: PlatformSpec = { os: json.os, architecture: json.architecture };
   if (typeof json.variant === 'string' && json.variant !== '') spec.variant = json.variant;
   return spec;
+}
+
+/** Refuses config media types of artifacts (Helm charts, signatures...): not container images. */
+export function checkImageConfigType(configMediaType: string): void {
+  if (!CONFIG_TYPES.has(configMediaType)) {
+    throw new ManifestProblem(
+      'unsupported',
+      `not a container image: its config has media type '${configMediaType}'`,
+    );
+  }
 }
 
 /** Whether an index entry is a BuildKit attestation (provenance/SBOM), not a runnable image. */
