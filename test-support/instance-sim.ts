@@ -75,14 +75,22 @@ export function simulatedInstance(
 }
 
 /** Puts an image on the simulated data volume, as a base snapshot would bring it. */
-export function seedImage(instance: SimulatedInstance, ref: string, digest: string, platforms: string[]): void {
+export function seedImage(
+  instance: SimulatedInstance,
+  ref: string,
+  digest: string,
+  platforms: string[],
+): void {
   const key = ref.replace(/[/:@]/g, '_');
   mkdirSync(join(instance.stateDir, 'images'), { recursive: true });
   writeFileSync(
     join(instance.stateDir, 'images', key),
     `ref=${ref}\ndigest=${digest}\nsize=1.0 MiB\nsnapshotter=overlayfs\nlabel=io.cri-containerd.image=managed\n`,
   );
-  writeFileSync(join(instance.stateDir, 'images', `${key}.platforms`), platforms.map((p) => `${p}\n`).join(''));
+  writeFileSync(
+    join(instance.stateDir, 'images', `${key}.platforms`),
+    platforms.map((p) => `${p}\n`).join(''),
+  );
 }
 
 export interface ScriptRun {

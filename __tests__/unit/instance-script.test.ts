@@ -247,7 +247,7 @@ describe('instance script', () => {
 });
 
 describe('incremental builds', () => {
-  it('removes images no longer listed, keeps Bottlerocket\'s own, and reports unchanged images as reused', async () => {
+  it("removes images no longer listed, keeps Bottlerocket's own, and reports unchanged images as reused", async () => {
     const p = plan([PAUSE, JUPYTER], { prune: true });
     instance = simulatedInstance([
       { ref: PAUSE, platforms: ['linux/amd64'], digest: `sha256:${'1'.repeat(64)}` },
@@ -256,7 +256,9 @@ describe('incremental builds', () => {
     seedImage(instance, PAUSE, `sha256:${'1'.repeat(64)}`, ['linux/amd64']);
     seedImage(instance, JUPYTER, `sha256:${'2'.repeat(64)}`, ['linux/amd64']);
     seedImage(instance, 'docker.io/acme/retired:1', `sha256:${'4'.repeat(64)}`, ['linux/amd64']);
-    seedImage(instance, 'localhost/kubernetes/pause:0.1.0', `sha256:${'5'.repeat(64)}`, ['linux/amd64']);
+    seedImage(instance, 'localhost/kubernetes/pause:0.1.0', `sha256:${'5'.repeat(64)}`, [
+      'linux/amd64',
+    ]);
     const r = await runScript(renderInstanceScript(p), instance);
     expect(r.code).toBe(0);
     const report = parseScriptReport(r.stdout, p.images);
