@@ -4,7 +4,9 @@ import prettier from 'eslint-config-prettier';
 import globals from 'globals';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'lib/**', 'coverage/**', 'node_modules/**', 'tools/node24/**', '.tmp/**'] },
+  {
+    ignores: ['dist/**', 'lib/**', 'coverage/**', 'node_modules/**', 'tools/node24/**', '.tmp/**'],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   prettier,
