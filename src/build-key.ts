@@ -17,7 +17,9 @@ export function buildKey(config: BuildConfig, resolved: readonly ResolvedImage[]
   const images = resolved
     .map((r) => ({
       reference: r.image.normalized,
-      platforms: r.platforms.map((p) => [p.platform, p.digest]),
+      platforms: r.platforms
+        .map((p) => [p.platform, p.digest] as const)
+        .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
     }))
     .sort((a, b) => (a.reference < b.reference ? -1 : a.reference > b.reference ? 1 : 0));
   const canonical = JSON.stringify({
