@@ -274,7 +274,7 @@ export async function waitForInstanceState(
   return pollUntil({
     what: `builder ${instanceId} to be ${wanted}`,
     timeoutMs,
-    intervalMs: 2000,
+    intervalMs: 500,
     maxIntervalMs: 5000,
     clock: deps.clock,
     signal: deps.signal,

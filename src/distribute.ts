@@ -501,7 +501,7 @@ async function enableFastSnapshotRestore(run: Run): Promise<Array<{ az: string; 
     await pollUntil({
       what: `fast snapshot restore of ${snapshotId} to be enabled in ${azs.join(', ')}`,
       timeoutMs: remaining(run),
-      intervalMs: 15_000,
+      intervalMs: 1_000,
       maxIntervalMs: 60_000,
       clock: deps.clock,
       ...(deps.signal ? { signal: deps.signal } : {}),
@@ -689,7 +689,7 @@ async function waitForCopy(
   return pollUntil({
     what: `copy ${copyId} of ${run.snapshotId} in ${region} to complete`,
     timeoutMs: remaining(run),
-    intervalMs: 10_000,
+    intervalMs: 2_000,
     maxIntervalMs: 30_000,
     clock: deps.clock,
     ...(deps.signal ? { signal: deps.signal } : {}),

@@ -65,7 +65,7 @@ export async function waitForSnapshot(
   return pollUntil({
     what: `snapshot ${snapshotId} to complete`,
     timeoutMs,
-    intervalMs: 5000,
+    intervalMs: 1000,
     maxIntervalMs: 15000,
     clock: deps.clock,
     signal: deps.signal,

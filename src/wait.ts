@@ -12,9 +12,14 @@ export interface PollOptions<T> {
   /** What is being waited for, for messages: "the builder to come online in SSM". */
   what: string;
   timeoutMs: number;
-  /** First delay between checks; grows by half each time up to maxIntervalMs. */
+  /**
+   * First delay between checks; grows by half each time up to maxIntervalMs. Starting short
+   * and backing off answers fast operations at once without flooding the API on slow ones.
+   */
   intervalMs: number;
   maxIntervalMs?: number;
+  /** How much the delay grows after each check (default 1.5). */
+  backoff?: number;
   clock: Clock;
   signal?: AbortSignal;
   check: () => Promise<PollResult<T>>;
@@ -51,7 +56,7 @@ export async function pollUntil<T>(options: PollOptions<T>): Promise<T> {
     options.onPending?.(lastDetail, now - start);
     if (now >= deadline) throw new WaitTimeoutError(options.what, options.timeoutMs, lastDetail);
     await clock.sleep(Math.min(interval, deadline - now), signal);
-    interval = Math.min(maxInterval, Math.round(interval * 1.5));
+    interval = Math.min(maxInterval, Math.round(interval * (options.backoff ?? 1.5)));
   }
 }
 

@@ -69,6 +69,8 @@ export interface RunOptions {
   timeoutMs?: number;
   /** Sends SIGINT when this returns true for a line of stdout (a cancelled job), then SIGTERM 7.5 s later as the runner does. */
   cancelWhen?: (line: string) => boolean;
+  /** Called with each line of stdout as it arrives (for timing phases). */
+  onLine?: (line: string, at: number) => void;
 }
 
 export async function runStep(options: RunOptions): Promise<StepResult> {
@@ -120,6 +122,10 @@ export async function runStep(options: RunOptions): Promise<StepResult> {
       child.stdout.on('data', (d: Buffer) => {
         const text = d.toString();
         stdout += text;
+        if (options.onLine) {
+          const at = Date.now();
+          for (const line of text.split('\n')) if (line) options.onLine(line, at);
+        }
         if (!cancelled && options.cancelWhen && text.split('\n').some(options.cancelWhen)) {
           cancelled = true;
           child.kill('SIGINT');

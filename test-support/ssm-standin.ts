@@ -55,6 +55,8 @@ export interface SsmStandIn {
   readonly commands: RecordedCommand[];
   /** every JSON request received: { target: 'AmazonSSM.SendCommand', body } */
   readonly requests: Array<{ target: string; body: unknown }>;
+  /** How long the scripts of finished invocations ran, in ms (the "instance's" own time). */
+  executionMs(): number;
 }
 
 type InvocationStatus =
@@ -578,6 +580,16 @@ export async function startSsmStandIn(options: SsmStandInOptions): Promise<SsmSt
     url: `http://127.0.0.1:${port}`,
     commands: recorded,
     requests,
+    executionMs(): number {
+      let total = 0;
+      for (const cmd of commandsById.values()) {
+        for (const inv of cmd.invocations.values()) {
+          if (inv.startedAt && inv.endedAt)
+            total += inv.endedAt.getTime() - inv.startedAt.getTime();
+        }
+      }
+      return total;
+    },
     async close(): Promise<void> {
       if (closing) return;
       closing = true;
