@@ -1,0 +1,393 @@
+/**
+ * npm run bench:model — where the time goes, on a model of AWS.
+ *
+ * Drives the real orchestration (buildSnapshot, with its real polling and
+ * phases) with simulated EC2/SSM/STS clients on a virtual clock: every AWS
+ * operation takes the time the published reference run measured, and pulls and
+ * snapshots take time in proportion to the bytes they move. Prints the critical
+ * path of the reference flow (its own sequence: CloudFormation stack, SSM, pulls
+ * one after another, stop, snapshot, 5-15 s polls), of our full build, of our
+ * incremental build with one of the images changed, and of a cache hit, with
+ * their ratios to the reference.
+ *
+ * Published reference run (data-on-eks, "preload container images"): stack
+ * 3m14s, SSM ready 1s, pulls 5m38s + 3m36s one after the other, stop 49s,
+ * snapshot 6m11s. The image sizes are not published; pull and snapshot times
+ * are therefore taken per image as measured, and an image's share of the
+ * snapshot is its share of the pull time unless --sizes says otherwise.
+ *
+ * Options (all optional):
+ *   --pulls 338,216        seconds each image took to pull in the reference run
+ *   --sizes 9.5,5.8        GiB per image (default: proportional to --pulls)
+ *   --snapshot 371         seconds the reference snapshot took (all images)
+ *   --snapshot-floor 60    seconds any snapshot takes however little changed (assumption)
+ *   --boot 25              seconds from RunInstances to running (assumption)
+ *   --agent 20             seconds from running to SSM online (assumption)
+ *   --stop 49              seconds to stop the instance (reference run)
+ *   --changed 1            index of the image that changed, for the incremental build
+ *   --pull-speedup 1       how much faster each pull is on our builder than on the reference one
+ *   --snapshot-mode stop   our snapshot-mode (stop or live)
+ */
+import {
+  CreateSnapshotCommand,
+  DeleteSnapshotCommand,
+  DescribeImagesCommand,
+  DescribeInstancesCommand,
+  DescribeInstanceTypesCommand,
+  DescribeSnapshotsCommand,
+  EC2Client,
+  RunInstancesCommand,
+  StopInstancesCommand,
+  TerminateInstancesCommand,
+} from '@aws-sdk/client-ec2';
+import { ECRClient } from '@aws-sdk/client-ecr';
+import {
+  CancelCommandCommand,
+  DescribeInstanceInformationCommand,
+  GetCommandInvocationCommand,
+  GetParameterCommand,
+  SendCommandCommand,
+  SSMClient,
+} from '@aws-sdk/client-ssm';
+import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
+import { mockClient } from 'aws-sdk-client-mock';
+import { parseArgs } from 'node:util';
+import { buildSnapshot, type BuildResult } from '../src/build.js';
+import { buildKey } from '../src/build-key.js';
+import { VirtualClock } from '../src/clock.js';
+import { parseInputs, type BuildConfig } from '../src/inputs.js';
+import { REPORT_PREFIX } from '../src/instance-script.js';
+import { MemoryLogger } from '../src/logger.js';
+import type { ResolvedImage } from '../src/registry-digest.js';
+import { formatDuration } from '../src/wait.js';
+
+const { values } = parseArgs({
+  options: {
+    pulls: { type: 'string', default: '338,216' },
+    sizes: { type: 'string' },
+    snapshot: { type: 'string', default: '371' },
+    'snapshot-floor': { type: 'string', default: '60' },
+    boot: { type: 'string', default: '25' },
+    agent: { type: 'string', default: '20' },
+    stop: { type: 'string', default: '49' },
+    changed: { type: 'string', default: '1' },
+    'pull-speedup': { type: 'string', default: '1' },
+    'snapshot-mode': { type: 'string', default: 'stop' },
+  },
+});
+const pulls = (values.pulls ?? '').split(',').map(Number);
+const sizes = values.sizes ? values.sizes.split(',').map(Number) : pulls;
+const totalSize = sizes.reduce((a, b) => a + b, 0);
+const snapshotS = Number(values.snapshot);
+const snapshotFloorS = Number(values['snapshot-floor']);
+const bootS = Number(values.boot);
+const agentS = Number(values.agent);
+const stopS = Number(values.stop);
+const changed = Number(values.changed);
+const speedup = Number(values['pull-speedup']);
+/** Every API call takes this long (round trip). */
+const API_MS = 100;
+
+const refs = pulls.map(
+  (_, i) => `123456789012.dkr.ecr.us-west-2.amazonaws.com/model/image-${i}:v1`,
+);
+
+function config(): BuildConfig {
+  const inputs: Record<string, string> = {
+    images: refs.join('\n'),
+    'aws-region': 'us-west-2',
+    'instance-profile': 'builder',
+    'snapshot-mode': values['snapshot-mode'] ?? 'stop',
+    'pull-concurrency': String(refs.length),
+  };
+  return parseInputs((n) => inputs[n] ?? '').config;
+}
+
+function resolvedFor(c: BuildConfig, changedIndex?: number): ResolvedImage[] {
+  return c.images.map((image, i) => ({
+    image,
+    digest: `sha256:${String(i).repeat(64).slice(0, 64)}`,
+    mediaType: 'application/vnd.oci.image.index.v1+json',
+    platforms: c.platforms.map((platform) => ({
+      platform,
+      digest: `sha256:${(i === changedIndex ? 'f' : String(i)).repeat(64)}`,
+    })),
+  }));
+}
+
+interface Scenario {
+  /** Images the builder has to pull (the rest are on the base volume). */
+  toPull: number[];
+  base?: { snapshotId: string; buildKey: string };
+  cachedKey?: string;
+}
+
+/** Runs buildSnapshot against simulated AWS on a virtual clock; returns its result and the virtual time taken. */
+async function simulate(scenario: Scenario, changedIndex?: number): Promise<BuildResult> {
+  const clock = new VirtualClock();
+  const ec2 = mockClient(EC2Client);
+  const ssm = mockClient(SSMClient);
+  const sts = mockClient(STSClient);
+  const call = <T>(value: T): T => {
+    clock.advance(API_MS);
+    return value;
+  };
+  let launchedAt = 0;
+  let stoppingAt: number | undefined;
+  let commandEnd = 0;
+  let snapshotDone = 0;
+  const c = config();
+  const resolved = resolvedFor(c, changedIndex);
+  const existing = [
+    ...(scenario.cachedKey
+      ? [
+          {
+            SnapshotId: 'snap-0cached0000000000',
+            State: 'completed' as const,
+            VolumeSize: 50,
+            StartTime: new Date(0),
+            Tags: [{ Key: 'bottlerocket-ebs-snapshot:build-key', Value: scenario.cachedKey }],
+          },
+        ]
+      : []),
+    ...(scenario.base
+      ? [
+          {
+            SnapshotId: scenario.base.snapshotId,
+            State: 'completed' as const,
+            VolumeSize: 50,
+            StartTime: new Date(0),
+            Tags: [{ Key: 'bottlerocket-ebs-snapshot:lineage', Value: 'acme/platform' }],
+          },
+        ]
+      : []),
+  ];
+  sts
+    .on(GetCallerIdentityCommand)
+    .callsFake(() =>
+      call({ Account: '123456789012', Arn: 'arn:aws:sts::123456789012:assumed-role/x/y' }),
+    );
+  ec2
+    .on(DescribeInstanceTypesCommand)
+    .callsFake(() =>
+      call({ InstanceTypes: [{ ProcessorInfo: { SupportedArchitectures: ['x86_64'] } }] }),
+    );
+  ec2.on(DescribeImagesCommand).callsFake(() => call({ Images: [] }));
+  ssm
+    .on(GetParameterCommand)
+    .callsFake(() => call({ Parameter: { Value: 'ami-0123456789abcdef0' } }));
+  ec2.on(RunInstancesCommand).callsFake(() => {
+    launchedAt = clock.now();
+    return call({ Instances: [{ InstanceId: 'i-0model' }] });
+  });
+  ec2.on(DescribeInstancesCommand).callsFake(() => {
+    const now = clock.now();
+    const state =
+      stoppingAt !== undefined
+        ? now >= stoppingAt + stopS * 1000
+          ? 'stopped'
+          : 'stopping'
+        : now >= launchedAt + bootS * 1000
+          ? 'running'
+          : 'pending';
+    return call({
+      Reservations: [
+        {
+          Instances: [
+            {
+              InstanceId: 'i-0model',
+              State: { Name: state },
+              BlockDeviceMappings: [{ DeviceName: '/dev/xvdb', Ebs: { VolumeId: 'vol-0model' } }],
+            },
+          ],
+        },
+      ],
+    });
+  });
+  ssm
+    .on(DescribeInstanceInformationCommand)
+    .callsFake(() =>
+      call({
+        InstanceInformationList:
+          clock.now() >= launchedAt + (bootS + agentS) * 1000
+            ? [{ InstanceId: 'i-0model', PingStatus: 'Online' }]
+            : [],
+      }),
+    );
+  ssm.on(SendCommandCommand).callsFake(() => {
+    // Images pull in parallel: the slowest one decides.
+    const longest = Math.max(0, ...scenario.toPull.map((i) => (pulls[i] ?? 0) / speedup));
+    commandEnd = clock.now() + (5 + longest) * 1000;
+    return call({ Command: { CommandId: 'cmd-model' } });
+  });
+  ssm.on(GetCommandInvocationCommand).callsFake(() => {
+    if (clock.now() < commandEnd)
+      return call({ Status: 'InProgress', StatusDetails: 'InProgress' });
+    const lines = refs.flatMap((_, i) =>
+      c.platforms.map((p) =>
+        [
+          REPORT_PREFIX,
+          'pull',
+          i,
+          p,
+          'ok',
+          scenario.toPull.includes(i) ? Math.round(((pulls[i] ?? 0) / speedup) * 1000) : 50,
+          `sha256:${String(i).repeat(64)}`,
+          `${sizes[i]} GiB`,
+          scenario.toPull.includes(i) ? 0 : 1,
+          '',
+        ].join('\t'),
+      ),
+    );
+    return call({
+      Status: 'Success',
+      StatusDetails: 'Success',
+      ResponseCode: 0,
+      StandardOutputContent: `${lines.join('\n')}\n${REPORT_PREFIX}\tend\t${lines.length}\t0\t0\n`,
+    });
+  });
+  ssm.on(CancelCommandCommand).callsFake(() => call({}));
+  ec2.on(StopInstancesCommand).callsFake(() => {
+    stoppingAt = clock.now();
+    return call({});
+  });
+  ec2.on(CreateSnapshotCommand).callsFake(() => {
+    // Only changed blocks are written: in proportion to the bytes pulled, never under the floor.
+    const share = scenario.toPull.reduce((sum, i) => sum + (sizes[i] ?? 0), 0) / totalSize;
+    snapshotDone = clock.now() + Math.max(snapshotFloorS, snapshotS * share) * 1000;
+    return call({ SnapshotId: 'snap-0model000000000' });
+  });
+  ec2
+    .on(DescribeSnapshotsCommand)
+    .callsFake(
+      (input: {
+        SnapshotIds?: string[];
+        Filters?: Array<{ Name?: string; Values?: string[] }>;
+      }) => {
+        if (!input.SnapshotIds) {
+          const wanted = input.Filters?.find((f) => f.Name?.startsWith('tag:'));
+          return call({
+            Snapshots: existing.filter((s) =>
+              s.Tags.some(
+                (t) => `tag:${t.Key}` === wanted?.Name && wanted?.Values?.includes(t.Value),
+              ),
+            ),
+          });
+        }
+        const done = clock.now() >= snapshotDone;
+        return call({
+          Snapshots: [
+            {
+              SnapshotId: 'snap-0model000000000',
+              State: done ? 'completed' : 'pending',
+              VolumeSize: 50,
+            },
+          ],
+        });
+      },
+    );
+  ec2
+    .on(TerminateInstancesCommand)
+    .callsFake(() => call({ TerminatingInstances: [{ InstanceId: 'i-0model' }] }));
+  ec2.on(DeleteSnapshotCommand).callsFake(() => call({}));
+  try {
+    return await buildSnapshot(c, {
+      clients: {
+        ec2: new EC2Client({ region: 'us-west-2' }),
+        ssm: new SSMClient({ region: 'us-west-2' }),
+        sts: new STSClient({ region: 'us-west-2' }),
+        ecrFor: (r) => new ECRClient({ region: r }),
+        ec2For: (r) => new EC2Client({ region: r }),
+        ssmFor: (r) => new SSMClient({ region: r }),
+        destroy: () => undefined,
+      },
+      clock,
+      logger: new MemoryLogger(),
+      signal: new AbortController().signal,
+      context: {
+        repository: 'acme/platform',
+        runId: '1',
+        runAttempt: '1',
+        serverUrl: 'https://github.com',
+        oidcAvailable: true,
+      },
+      state: { save: () => undefined },
+      resolveDigests: async () => {
+        clock.advance(1500); // registry round trips from the runner
+        return { resolved, failures: [] };
+      },
+    });
+  } finally {
+    ec2.restore();
+    ssm.restore();
+    sts.restore();
+  }
+}
+
+/** The reference script's sequence, with its own waits: CFN waiter, 5 s SSM polls, command waiter, 15 s snapshot polls. */
+function referenceSeconds(): Array<[string, number]> {
+  const ceil = (s: number, step: number) => Math.ceil(s / step) * step;
+  return [
+    ['CloudFormation stack (IAM role, launch template, instance)', 194],
+    ['SSM ready', ceil(1, 5)],
+    ['stop kubelet, remove images (command waiter)', 2 * ceil(3, 5)],
+    ...pulls.map((p, i): [string, number] => [
+      `pull image ${i} (one at a time, 5 s polls)`,
+      ceil(p, 5),
+    ]),
+    ['stop instance', stopS],
+    ['snapshot (15 s polls)', ceil(snapshotS, 15)],
+  ];
+}
+
+const reference = referenceSeconds();
+const referenceTotal = reference.reduce((sum, [, s]) => sum + s, 0);
+
+const c = config();
+const full = await simulate({ toPull: refs.map((_, i) => i) });
+const incremental = await simulate(
+  { toPull: [changed], base: { snapshotId: 'snap-0base00000000000', buildKey: 'old' } },
+  changed,
+);
+const hit = await simulate({ toPull: [], cachedKey: buildKey(c, resolvedFor(c)) });
+
+const row = (name: string, seconds: number, goal: string, met: boolean) =>
+  `| ${name} | ${formatDuration(seconds * 1000)} | ${((seconds / referenceTotal) * 100).toFixed(0)}% | ${goal} (${met ? 'met' : 'missed'}) |`;
+
+console.log(
+  '\nbottlerocket-ebs-snapshot: model of the critical path (virtual clock, real orchestration code)\n',
+);
+console.log(
+  `Images: ${pulls.map((p, i) => `#${i} ${p} s pull, ${sizes[i]?.toFixed(1)} units`).join('; ')}. Changed for the incremental build: #${changed}. Pull speed-up: ${speedup}x. snapshot-mode: ${values['snapshot-mode']}.\n`,
+);
+console.log('| flow | critical path | of reference | goal |');
+console.log('|---|---:|---:|---|');
+console.log(`| reference script | ${formatDuration(referenceTotal * 1000)} | 100% | |`);
+console.log(
+  row('full build', full.durationSeconds, '<= 50%', full.durationSeconds <= referenceTotal * 0.5),
+);
+console.log(
+  row(
+    `incremental (1 of ${pulls.length} changed)`,
+    incremental.durationSeconds,
+    '<= 25%',
+    incremental.durationSeconds <= referenceTotal * 0.25,
+  ),
+);
+console.log(row('cache hit', hit.durationSeconds, '< 30 s', hit.durationSeconds < 30));
+
+const phases = (name: string, r: BuildResult) => {
+  console.log(`\n${name}:`);
+  for (const p of r.phases) {
+    if (p.outcome === 'skipped') continue;
+    console.log(
+      `  ${`${p.index}. ${p.title}`.padEnd(56)} ${formatDuration(p.endedAt - p.startedAt).padStart(7)}`,
+    );
+  }
+};
+console.log('\nreference script:');
+for (const [name, s] of reference)
+  console.log(`  ${name.padEnd(56)} ${formatDuration(s * 1000).padStart(7)}`);
+phases('full build', full);
+phases('incremental build', incremental);
+phases('cache hit', hit);
