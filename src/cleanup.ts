@@ -4,6 +4,7 @@
  * (`post-if: always()`), and is harmless when there is nothing left.
  */
 import { DescribeInstancesCommand, type EC2Client } from '@aws-sdk/client-ec2';
+import { collectPages } from './aws-pages.js';
 import { terminateInstances } from './builder-instance.js';
 import { deleteSnapshot } from './snapshot.js';
 import { errorMessage } from './errors.js';
@@ -34,9 +35,7 @@ export async function findRunInstances(
   context: RunContext,
   signal?: AbortSignal,
 ): Promise<string[]> {
-  const ids: string[] = [];
-  let nextToken: string | undefined;
-  for (let page = 0; page < 20; page++) {
+  const instances = await collectPages(async (nextToken) => {
     const out = await ec2.send(
       new DescribeInstancesCommand({
         Filters: [
@@ -47,15 +46,12 @@ export async function findRunInstances(
       }),
       { abortSignal: signal },
     );
-    for (const reservation of out.Reservations ?? []) {
-      for (const instance of reservation.Instances ?? []) {
-        if (instance.InstanceId) ids.push(instance.InstanceId);
-      }
-    }
-    nextToken = out.NextToken;
-    if (!nextToken) break;
-  }
-  return ids;
+    return {
+      items: (out.Reservations ?? []).flatMap((r) => r.Instances ?? []),
+      nextToken: out.NextToken,
+    };
+  });
+  return instances.flatMap((i) => (i.InstanceId ? [i.InstanceId] : []));
 }
 
 export async function cleanupAfterRun(request: CleanupRequest): Promise<CleanupResult> {

@@ -24,6 +24,7 @@ import {
 import { PutParameterCommand, type SSMClient } from '@aws-sdk/client-ssm';
 import { abortReason, type Clock } from './clock.js';
 import { AbortedError, ActionError, InputError, awsErrorName, errorMessage } from './errors.js';
+import { collectPages } from './aws-pages.js';
 import { RESERVED_TAG_PREFIX } from './tags.js';
 import type { Logger } from './logger.js';
 import { MAX_DESCRIPTION, deleteSnapshot, waitForSnapshot } from './snapshot.js';
@@ -426,9 +427,7 @@ async function describeFsr(
   azs: string[],
   signal?: AbortSignal,
 ): Promise<DescribeFastSnapshotRestoreSuccessItem[]> {
-  const items: DescribeFastSnapshotRestoreSuccessItem[] = [];
-  let nextToken: string | undefined;
-  for (let page = 0; page < 20; page++) {
+  return collectPages(async (nextToken) => {
     const out = await ec2.send(
       new DescribeFastSnapshotRestoresCommand({
         Filters: [
@@ -439,11 +438,8 @@ async function describeFsr(
       }),
       { abortSignal: signal },
     );
-    items.push(...(out.FastSnapshotRestores ?? []));
-    nextToken = out.NextToken;
-    if (!nextToken) break;
-  }
-  return items;
+    return { items: out.FastSnapshotRestores ?? [], nextToken: out.NextToken };
+  });
 }
 
 async function enableFastSnapshotRestore(run: Run): Promise<Array<{ az: string; state: string }>> {

@@ -2,6 +2,9 @@
  * The markdown body of the pull request: which manifests change, which images
  * the snapshot holds, and what happens after merge.
  */
+import { escapeCell, formatBytes } from './markdown.js';
+
+export { escapeCell };
 
 export interface PullRequestBodyTarget {
   /** e.g. `eksctl managedNodeGroup`, `EC2NodeClass`. */
@@ -41,17 +44,6 @@ export interface PullRequestBodyData {
 /** GitHub's limit on a pull request body, in characters. */
 export const MAX_BODY_CHARS = 65536;
 
-/** Text for a table cell: one line, `|` and backticks escaped, no raw HTML. */
-export function escapeCell(text: string): string {
-  return text
-    .replace(/\r?\n|\r/g, ' ')
-    .replace(/\\/g, '\\\\')
-    .replace(/\|/g, '\\|')
-    .replace(/`/g, '\\`')
-    .replace(/</g, '&lt;')
-    .replace(/>/g, '&gt;');
-}
-
 /** A code span for a table cell; plain escaped text when the value itself holds a backtick. */
 function code(text: string): string {
   const line = text.replace(/\r?\n|\r/g, ' ');
@@ -62,18 +54,6 @@ function code(text: string): string {
 function formatSize(size: number | string | null | undefined): string | undefined {
   if (size === undefined || size === null || size === '') return undefined;
   return typeof size === 'number' ? `${size} GiB` : size;
-}
-
-function formatBytes(bytes: number | undefined): string {
-  if (bytes === undefined || !Number.isFinite(bytes) || bytes < 0) return '';
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit += 1;
-  }
-  return unit === 0 ? `${value} B` : `${value.toFixed(1)} ${units[unit]}`;
 }
 
 function snapshotCell(target: PullRequestBodyTarget): string {
@@ -148,7 +128,7 @@ function render(data: PullRequestBodyData, targetRows: number, imageRows: number
     lines.push('| --- | --- | --- | --- |');
     for (const image of data.images.slice(0, imageRows)) {
       lines.push(
-        `| ${code(image.reference)} | ${escapeCell(image.platform)} | ${image.digest ? code(image.digest) : ''} | ${formatBytes(image.sizeBytes)} |`,
+        `| ${code(image.reference)} | ${escapeCell(image.platform)} | ${image.digest ? code(image.digest) : ''} | ${formatBytes(image.sizeBytes, '')} |`,
       );
     }
     if (imageRows < data.images.length) {

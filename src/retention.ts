@@ -17,6 +17,7 @@ import {
   type EC2Client,
   type Snapshot,
 } from '@aws-sdk/client-ec2';
+import { collectPages } from './aws-pages.js';
 import { abortReason } from './clock.js';
 import { AbortedError, ActionError, InputError, awsErrorName, errorMessage } from './errors.js';
 import type { Logger } from './logger.js';
@@ -24,6 +25,7 @@ import { deleteSnapshot } from './snapshot.js';
 import { TAG_LINEAGE, TAG_REPOSITORY } from './tags.js';
 
 const INPUT_KEEP = 'keep-snapshots';
+/** Pages of DescribeSnapshots read at most (1000 snapshots each). */
 const MAX_PAGES = 50;
 const FSR_ACTIVE = new Set(['enabling', 'optimizing', 'enabled']);
 
@@ -132,10 +134,9 @@ async function listLineage(
   region: string,
   params: RetentionParams,
 ): Promise<Snapshot[]> {
-  const snapshots: Snapshot[] = [];
-  let nextToken: string | undefined;
+  let snapshots: Snapshot[];
   try {
-    for (let page = 0; page < MAX_PAGES; page++) {
+    snapshots = await collectPages(async (nextToken) => {
       const out = await ec2.send(
         new DescribeSnapshotsCommand({
           OwnerIds: ['self'],
@@ -149,10 +150,8 @@ async function listLineage(
         }),
         { abortSignal: params.signal },
       );
-      snapshots.push(...(out.Snapshots ?? []));
-      nextToken = out.NextToken;
-      if (!nextToken) break;
-    }
+      return { items: out.Snapshots ?? [], nextToken: out.NextToken };
+    }, MAX_PAGES);
   } catch (error) {
     if (params.signal?.aborted) throw abortReason(params.signal);
     throw new ActionError(

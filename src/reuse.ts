@@ -4,6 +4,7 @@
  * lineage with compatible settings (a base to build incrementally from).
  */
 import { DescribeSnapshotsCommand, type EC2Client, type Snapshot } from '@aws-sdk/client-ec2';
+import { collectPages } from './aws-pages.js';
 import { ActionError, awsErrorName } from './errors.js';
 import type { BuildConfig } from './inputs.js';
 import {
@@ -24,9 +25,7 @@ async function completedSnapshots(
   tags: Record<string, string>,
   signal?: AbortSignal,
 ): Promise<Snapshot[]> {
-  const found: Snapshot[] = [];
-  let nextToken: string | undefined;
-  for (let page = 0; page < 10; page++) {
+  const found = await collectPages(async (nextToken) => {
     const out = await ec2.send(
       new DescribeSnapshotsCommand({
         OwnerIds: ['self'],
@@ -38,10 +37,11 @@ async function completedSnapshots(
       }),
       { abortSignal: signal },
     );
-    found.push(...(out.Snapshots ?? []).filter((s) => s.State === 'completed'));
-    nextToken = out.NextToken;
-    if (!nextToken) break;
-  }
+    return {
+      items: (out.Snapshots ?? []).filter((s) => s.State === 'completed'),
+      nextToken: out.NextToken,
+    };
+  });
   return found.sort((a, b) => (b.StartTime?.getTime() ?? 0) - (a.StartTime?.getTime() ?? 0));
 }
 

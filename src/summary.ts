@@ -7,27 +7,8 @@ import type { ClusterUpdateResult } from './cluster-update.js';
 import type { DistributionResult } from './distribute.js';
 import type { RetentionResult } from './retention.js';
 import type { PhaseRecord } from './progress.js';
+import { escapeCell, formatBytes } from './markdown.js';
 import { formatDuration } from './wait.js';
-
-export function escapeCell(text: string): string {
-  return text
-    .replace(/\\/g, '\\\\')
-    .replace(/\|/g, '\\|')
-    .replace(/\r?\n/g, ' ')
-    .replace(/`/g, "'");
-}
-
-export function formatBytes(bytes: number | undefined): string {
-  if (bytes === undefined) return '–';
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return `${value.toFixed(unit === 0 ? 0 : 1)} ${units[unit]}`;
-}
 
 const STATUS_ICON: Record<ImageResult['status'], string> = {
   ok: '✅',

@@ -10,15 +10,17 @@
  *
  * Test support only: never bundled into the action.
  */
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { createHash, generateKeyPairSync, randomBytes, sign, X509Certificate } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer as createHttpServer, type Server } from 'node:http';
-import { createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Platform } from '../src/inputs.js';
+import { freePort, startService } from './service-process.js';
+
+export { freePort };
 
 export const REGISTRY_BINARY = '/usr/bin/docker-registry';
 
@@ -80,7 +82,6 @@ export interface TestRegistry {
   stop(): Promise<void>;
 }
 
-const LOG_LIMIT = 64 * 1024;
 const SERVICE = 'test-registry';
 const ISSUER = 'test-token-issuer';
 const MEDIA = {
@@ -95,20 +96,7 @@ const MEDIA = {
   inToto: 'application/vnd.in-toto+json',
 };
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
 /** A TCP port free on 127.0.0.1 right now. */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createNetServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => (port > 0 ? resolve(port) : reject(new Error('no free port'))));
-    });
-  });
-}
 
 function sha256(data: Uint8Array | string): string {
   return `sha256:${createHash('sha256').update(data).digest('hex')}`;
@@ -352,88 +340,16 @@ async function launch(
     ),
   );
 
-  let output = '';
-  const append = (chunk: Buffer): void => {
-    output = (output + chunk.toString('utf8')).slice(-LOG_LIMIT);
-  };
-  // Own process group, so stop() reaches it even if it forks.
-  const child = spawn(binary, ['serve', configPath], {
-    detached: true,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  child.stdout.on('data', append);
-  child.stderr.on('data', append);
-  let exited = false;
-  let spawnError: Error | undefined;
-  const closed = new Promise<void>((resolve) => {
-    child.once('close', () => {
-      exited = true;
-      resolve();
-    });
-    child.once('error', (error) => {
-      spawnError = error;
-      exited = true;
-      resolve();
-    });
-  });
-  const signalGroup = (signal: NodeJS.Signals): void => {
-    if (exited || child.pid === undefined) return;
-    try {
-      process.kill(-child.pid, signal);
-    } catch {
-      try {
-        child.kill(signal);
-      } catch {
-        // already gone
-      }
-    }
-  };
-  const onProcessExit = (): void => signalGroup('SIGKILL');
-  process.once('exit', onProcessExit);
-
   let stopped = false;
-  const stopProcess = async (): Promise<void> => {
-    process.removeListener('exit', onProcessExit);
-    signalGroup('SIGTERM');
-    const killTimer = setTimeout(() => signalGroup('SIGKILL'), 5000);
-    let giveUpTimer: NodeJS.Timeout | undefined;
-    const giveUp = new Promise<void>((r) => (giveUpTimer = setTimeout(r, 10_000)));
-    await Promise.race([closed, giveUp]);
-    clearTimeout(killTimer);
-    clearTimeout(giveUpTimer);
-    child.stdout.destroy();
-    child.stderr.destroy();
-  };
-
-  const deadline = Date.now() + startTimeoutMs;
-  let lastError = '';
-  let ready = false;
-  for (let attempt = 0; attempt < 300 && Date.now() < deadline && !exited; attempt++) {
-    try {
-      const res = await fetch(`${url}/v2/`, { signal: AbortSignal.timeout(2000) });
-      await res.arrayBuffer();
-      // 401 is an answer too: the token-auth registry asks for a token.
-      if (res.status === 200 || res.status === 401) {
-        ready = true;
-        break;
-      }
-      lastError = `HTTP ${res.status}`;
-    } catch (error) {
-      lastError = error instanceof Error ? error.message : String(error);
-    }
-    await sleep(100);
-  }
-  if (!ready) {
-    await stopProcess();
-    const why = spawnError
-      ? `could not run ${binary}: ${spawnError.message}`
-      : exited
-        ? `${binary} exited with code ${child.exitCode ?? child.signalCode}`
-        : `${binary} did not answer within ${startTimeoutMs} ms (last error: ${lastError})`;
-    throw new Error(
-      `registry failed to start on ${url}: ${why}\n--- registry output ---\n${output}`,
-    );
-  }
+  const service = await startService({
+    name: 'registry',
+    command: binary,
+    args: ['serve', configPath],
+    readyUrl: `${url}/v2/`,
+    // 401 is an answer too: the token-auth registry asks for a token.
+    ready: (status) => status === 200 || status === 401,
+    startTimeoutMs,
+  });
 
   const authFor = (repo: string): Record<string, string> =>
     issuer
@@ -567,7 +483,7 @@ async function launch(
     url,
     host,
     tokenRequests: tokenService?.requests ?? [],
-    logs: () => output,
+    logs: service.output,
     async pushImage(repo, tag, push) {
       const docker = push.format === 'docker';
       if (!push.index) {
@@ -617,7 +533,7 @@ async function launch(
     async stop() {
       if (stopped) return;
       stopped = true;
-      await stopProcess();
+      await service.stop();
       await tokenService?.close();
       await rm(dir, { recursive: true, force: true });
     },
