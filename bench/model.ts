@@ -204,16 +204,14 @@ async function simulate(scenario: Scenario, changedIndex?: number): Promise<Buil
       ],
     });
   });
-  ssm
-    .on(DescribeInstanceInformationCommand)
-    .callsFake(() =>
-      call({
-        InstanceInformationList:
-          clock.now() >= launchedAt + (bootS + agentS) * 1000
-            ? [{ InstanceId: 'i-0model', PingStatus: 'Online' }]
-            : [],
-      }),
-    );
+  ssm.on(DescribeInstanceInformationCommand).callsFake(() =>
+    call({
+      InstanceInformationList:
+        clock.now() >= launchedAt + (bootS + agentS) * 1000
+          ? [{ InstanceId: 'i-0model', PingStatus: 'Online' }]
+          : [],
+    }),
+  );
   ssm.on(SendCommandCommand).callsFake(() => {
     // Images pull in parallel: the slowest one decides.
     const longest = Math.max(0, ...scenario.toPull.map((i) => (pulls[i] ?? 0) / speedup));

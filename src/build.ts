@@ -28,7 +28,12 @@ import type { ImageReference } from './image-ref.js';
 import type { ResolveResult } from './registry-digest.js';
 import { buildKey as computeBuildKey } from './build-key.js';
 import { chooseBaseSnapshot, encryptionTag, findSnapshotByKey } from './reuse.js';
-import { parseScriptReport, renderInstanceScript, type PullRecord } from './instance-script.js';
+import {
+  parseScriptReport,
+  renderInstanceScript,
+  type PullRecord,
+  type ScriptReport,
+} from './instance-script.js';
 import type { Logger } from './logger.js';
 import { Progress, type PhaseRecord } from './progress.js';
 import { runKey, type RunContext } from './run-context.js';
@@ -38,7 +43,12 @@ import {
   snapshotDescription,
   waitForSnapshot,
 } from './snapshot.js';
-import { describeCommandFailure, runShellScript, waitForSsmOnline } from './ssm-command.js';
+import {
+  describeCommandFailure,
+  runShellScript,
+  waitForSsmOnline,
+  type CommandResult,
+} from './ssm-command.js';
 import {
   runTags,
   tagValue,
@@ -240,7 +250,6 @@ export async function buildSnapshot(config: BuildConfig, deps: BuildDeps): Promi
         `Nothing changed since ${reused.SnapshotId ?? ''} (build key ${plan.key?.slice(0, 12) ?? ''}…): reusing it, no instance launched.`,
         { title: 'bottlerocket-ebs-snapshot' },
       );
-      deps.state.save(STATE_CLEAN, 'true');
       return {
         snapshotId: reused.SnapshotId ?? '',
         volumeSizeGiB: reused.VolumeSize ?? config.volume.sizeGiB,
@@ -396,7 +405,7 @@ export async function buildSnapshot(config: BuildConfig, deps: BuildDeps): Promi
             const what = `${pull.image.normalized} (${pull.platform})`;
             if (pull.status === 'ok') {
               logger.info(
-                `pulled ${what} in ${pull.seconds}s: ${pull.digest ?? 'digest unknown'}, ${pull.size ?? 'size unknown'}`,
+                `${pull.reused ? 'already on the base volume' : `pulled in ${pull.seconds}s`}: ${what} ${pull.digest ?? 'digest unknown'}, ${pull.size ?? 'size unknown'}`,
               );
             } else if (pull.status === 'skip') {
               warn(
@@ -407,29 +416,7 @@ export async function buildSnapshot(config: BuildConfig, deps: BuildDeps): Promi
             }
           }
           if (result.stderr.trim()) logger.debug(`Pull script stderr:\n${result.stderr}`);
-          const failed = report.pulls.filter((p) => p.status === 'fail');
-          if (result.status !== 'Success' || failed.length > 0) {
-            if (report.phaseFailure) {
-              throw new ActionError(
-                `The builder could not prepare for pulling (${report.phaseFailure.phase}): ${report.phaseFailure.message}`,
-              );
-            }
-            if (failed.length > 0) {
-              const list = failed.map(
-                (f) => `${f.image.normalized} (${f.platform}): ${f.message ?? 'no message'}`,
-              );
-              const hint = failed.some((f) => /no match for platform/i.test(f.message ?? ''))
-                ? " To build without platforms an image lacks, set 'on-missing-platform: skip'."
-                : '';
-              throw new ActionError(
-                `${failed.length} pull${failed.length === 1 ? '' : 's'} failed:\n  ${list.join('\n  ')}${hint}`,
-              );
-            }
-            const tail = (result.stderr || result.stdout).trim().split('\n').slice(-5).join('\n');
-            throw new ActionError(
-              `Pulling failed: ${describeCommandFailure(result, executionTimeoutSeconds)}.${tail ? `\n${tail}` : ''}`,
-            );
-          }
+          throwOnPullFailure(result, report, executionTimeoutSeconds);
           if (!report.complete) {
             warn(
               'The pull report was cut short (SSM keeps 24,000 characters of output); some per-image figures are missing.',
@@ -573,6 +560,36 @@ export async function buildSnapshot(config: BuildConfig, deps: BuildDeps): Promi
     if ((terminated || launchedIds.length === 0) && !snapshotLeft)
       deps.state.save(STATE_CLEAN, 'true');
   }
+}
+
+/** Turns a failed pull script into the error the user sees: each failed image with the registry's message. */
+function throwOnPullFailure(
+  result: CommandResult,
+  report: ScriptReport,
+  timeoutSeconds: number,
+): void {
+  const failed = report.pulls.filter((p) => p.status === 'fail');
+  if (result.status === 'Success' && failed.length === 0) return;
+  if (report.phaseFailure) {
+    throw new ActionError(
+      `The builder could not prepare for pulling (${report.phaseFailure.phase}): ${report.phaseFailure.message}`,
+    );
+  }
+  if (failed.length > 0) {
+    const list = failed.map(
+      (f) => `${f.image.normalized} (${f.platform}): ${f.message ?? 'no message'}`,
+    );
+    const hint = failed.some((f) => /no match for platform/i.test(f.message ?? ''))
+      ? " To build without platforms an image lacks, set 'on-missing-platform: skip'."
+      : '';
+    throw new ActionError(
+      `${failed.length} pull${failed.length === 1 ? '' : 's'} failed:\n  ${list.join('\n  ')}${hint}`,
+    );
+  }
+  const tail = (result.stderr || result.stdout).trim().split('\n').slice(-5).join('\n');
+  throw new ActionError(
+    `Pulling failed: ${describeCommandFailure(result, timeoutSeconds)}.${tail ? `\n${tail}` : ''}`,
+  );
 }
 
 const REST_OF_BUILD = [
