@@ -51,6 +51,11 @@ try {
     console.log(`  ${k}: ${v.includes('\n') ? `|\n    ${v.split('\n').join('\n    ')}` : v}`);
 
   rule('Main step log (node dist/index.js)');
+  console.log(
+    "(This machine has no internet: looking up the images' digests on public.ecr.aws fails, so the\n" +
+      ' action says why and builds without checking for a reusable snapshot. `npm test` covers that\n' +
+      ' path against a registry on loopback.)\n',
+  );
   const { main, post } = await runMainAndPost({ inputs, env: emu.env });
   process.stdout.write(main.stdout);
   if (main.stderr.trim()) process.stdout.write(main.stderr);
