@@ -111,6 +111,8 @@ export async function runMain(rt: ActionRuntime): Promise<void> {
   const context = runContextFromEnv(rt.env);
   const { region } = config.aws;
   rt.saveState(STATE_REGION, region);
+  // Only a build creates resources the post step might have to remove.
+  if (!config.build) rt.saveState(STATE_CLEAN, 'true');
 
   const clients = rt.createClients(region, credentialProvider(rt, region, config.aws.credentials));
   const summary: string[] = [];

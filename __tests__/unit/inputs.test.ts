@@ -13,14 +13,20 @@ function parse(inputs: Record<string, string>) {
   return parseInputs((name) => all[name] ?? '');
 }
 
-function refusal(inputs: Record<string, string>): InputError {
+/** The InputError a parse fails with (the test fails if it does not). */
+function refusalOf(parse: () => unknown): InputError {
   try {
-    parse(inputs);
+    parse();
   } catch (error) {
     if (error instanceof InputError) return error;
     throw error;
   }
   throw new Error('expected an InputError');
+}
+
+function parseAction(inputs: Record<string, string>) {
+  const all = { ...BASE, ...inputs };
+  return parseActionInputs((name) => all[name] ?? '').config;
 }
 
 describe('parseInputs', () => {
@@ -135,7 +141,7 @@ describe('parseInputs', () => {
     [{ 'snapshot-mode': 'freeze' }, 'snapshot-mode', 'stop, live'],
     [{ tags: 'novalue' }, 'tags', 'is not key=value'],
   ])('refuses %j naming the input', (inputs, input, text) => {
-    const error = refusal(inputs);
+    const error = refusalOf(() => parse(inputs));
     expect(error.input).toBe(input);
     expect(error.message).toContain(`Input '${input}'`);
     expect(error.message).toContain(text);
@@ -156,11 +162,6 @@ describe('parseTags', () => {
 });
 
 describe('parseActionInputs', () => {
-  const parseAction = (inputs: Record<string, string>) => {
-    const all = { ...BASE, ...inputs };
-    return parseActionInputs((name) => all[name] ?? '').config;
-  };
-
   it('builds without manifest updates by default', () => {
     const config = parseAction({});
     expect(config.build?.images).toHaveLength(1);
@@ -248,23 +249,13 @@ describe('parseActionInputs', () => {
       'not a valid branch',
     ],
   ])('refuses %j naming the input', (inputs, input, text) => {
-    try {
-      parseAction(inputs);
-      throw new Error('expected an InputError');
-    } catch (error) {
-      expect(error).toBeInstanceOf(InputError);
-      expect((error as InputError).input).toBe(input);
-      expect((error as InputError).message).toContain(text);
-    }
+    const error = refusalOf(() => parseAction(inputs));
+    expect(error.input).toBe(input);
+    expect(error.message).toContain(text);
   });
 });
 
 describe('distribution inputs', () => {
-  const parseAction = (inputs: Record<string, string>) => {
-    const all = { ...BASE, ...inputs };
-    return parseActionInputs((name) => all[name] ?? '').config;
-  };
-
   it('reads copies, sharing, parameter, fast restore and retention', () => {
     const { distribution } = parseAction({
       'copy-to-regions': 'eu-west-1, us-east-1',
@@ -323,12 +314,8 @@ describe('distribution inputs', () => {
       'applies to builds',
     ],
   ])('refuses %j naming the input', (inputs, input, text) => {
-    try {
-      parseAction(inputs);
-      throw new Error('expected an InputError');
-    } catch (error) {
-      expect((error as InputError).input).toBe(input);
-      expect((error as InputError).message).toContain(text);
-    }
+    const error = refusalOf(() => parseAction(inputs));
+    expect(error.input).toBe(input);
+    expect(error.message).toContain(text);
   });
 });
