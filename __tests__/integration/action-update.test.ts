@@ -192,9 +192,12 @@ describe('manifests and pull request', () => {
   it('only rewrites the workspace without create-pull-request', async () => {
     const workspace = checkout();
     const requests = github.requests.length;
-    const { main } = await runMainAndPost(
+    const { main, post } = await runMainAndPost(
       options(workspace, { 'snapshot-id': firstSnapshot, 'update-targets': 'prefetch-mng' }),
     );
+    // A promotion creates nothing, so the post step needs no credentials and does nothing.
+    expect(post.stdout).toContain('nothing to clean up');
+    expect(post.stdout).not.toContain('add-mask');
     expect(main.code).toBe(0);
     expect(readFileSync(join(workspace, EKSCTL), 'utf8')).toContain(firstSnapshot);
     expect(readFileSync(join(workspace, KARPENTER), 'utf8')).toBe(
