@@ -18,7 +18,14 @@ import {
 import { cleanupAfterRun } from './cleanup.js';
 import { webIdentityCredentials } from './credentials.js';
 import { ActionError, errorMessage, InputError } from './errors.js';
-import { parseActionInputs, parseAwsInputs, type CredentialsConfig } from './inputs.js';
+import {
+  parseActionInputs,
+  parseAwsInputs,
+  type ActionConfig,
+  type BuildConfig,
+  type CredentialsConfig,
+} from './inputs.js';
+import type { AwsClients } from './aws-clients.js';
 import {
   describeExistingSnapshot,
   updateCluster,
@@ -95,6 +102,86 @@ export function setUpdateOutputs(rt: ActionRuntime, result: ClusterUpdateResult)
   if (pr.url !== undefined) rt.setOutput('pull-request-url', pr.url);
 }
 
+/** Builds the snapshot (or finds it reusable), sets the build outputs, and says what it holds. */
+async function buildAndReport(
+  rt: ActionRuntime,
+  config: ActionConfig,
+  build: BuildConfig,
+  clients: AwsClients,
+  summary: string[],
+): Promise<SnapshotFacts> {
+  const { logger } = rt;
+  const region = config.aws.region;
+  if (config.distribution.shareWithAccounts.length > 0) {
+    // Sharing a snapshot encrypted with the default EBS key is impossible: find out before building.
+    await checkEncryptionByDefault(
+      (r) => clients.ec2For(r),
+      {
+        region,
+        shareWithAccounts: config.distribution.shareWithAccounts,
+        volume: build.volume,
+        copyToRegions: config.distribution.copyToRegions,
+        kmsKeyIds: config.distribution.kmsKeyIds,
+      },
+      rt.signal,
+    );
+  }
+  const credentialsFor = ecrCredentials((r) => clients.ecrFor(r), { clock: rt.clock });
+  const result = await buildSnapshot(build, {
+    clients,
+    clock: rt.clock,
+    logger,
+    signal: rt.signal,
+    context: runContextFromEnv(rt.env),
+    state: { save: (k, v) => rt.saveState(k, v) },
+    resolveDigests: (images, platforms, signal) =>
+      resolveImages(images, platforms, {
+        fetch: rt.fetch,
+        credentialsFor,
+        logger,
+        signal,
+        clock: rt.clock,
+      }),
+  });
+  setBuildOutputs(rt, result);
+  summary.push(buildSummary(result));
+  const pulls = result.images.filter((i) => i.status === 'ok').length;
+  logger.notice(
+    `Snapshot ${result.snapshotId} is ready (${result.volumeSizeGiB} GiB, ${pulls} image pulls).`,
+    {
+      title: 'bottlerocket-ebs-snapshot',
+    },
+  );
+  return {
+    snapshotId: result.snapshotId,
+    volumeSizeGiB: result.volumeSizeGiB,
+    region,
+    images: result.images
+      .filter((i) => i.status === 'ok')
+      .map((i) => ({
+        reference: i.reference,
+        platform: i.platform,
+        ...(i.digest ? { digest: i.digest } : {}),
+        ...(i.size !== undefined ? { sizeBytes: i.size } : {}),
+      })),
+  };
+}
+
+/** Checks an existing snapshot can be promoted, and sets the same outputs a build would. */
+async function promote(
+  rt: ActionRuntime,
+  snapshotId: string,
+  region: string,
+  clients: AwsClients,
+  summary: string[],
+): Promise<SnapshotFacts> {
+  const facts = await describeExistingSnapshot(clients.ec2, snapshotId, region, rt.signal);
+  rt.setOutput('snapshot-id', snapshotId);
+  rt.setOutput('volume-size', String(facts.volumeSizeGiB));
+  summary.push(promotionSummary(snapshotId, region, facts.volumeSizeGiB));
+  return facts;
+}
+
 export async function runMain(rt: ActionRuntime): Promise<void> {
   const { logger } = rt;
   let parsed;
@@ -117,65 +204,9 @@ export async function runMain(rt: ActionRuntime): Promise<void> {
   const clients = rt.createClients(region, credentialProvider(rt, region, config.aws.credentials));
   const summary: string[] = [];
   try {
-    let facts: SnapshotFacts;
-    if (config.build && config.distribution.shareWithAccounts.length > 0) {
-      // Sharing a snapshot encrypted with the default EBS key is impossible: find out before building.
-      await checkEncryptionByDefault(
-        (r) => clients.ec2For(r),
-        {
-          region,
-          shareWithAccounts: config.distribution.shareWithAccounts,
-          volume: config.build.volume,
-          copyToRegions: config.distribution.copyToRegions,
-          kmsKeyIds: config.distribution.kmsKeyIds,
-        },
-        rt.signal,
-      );
-    }
-    if (config.build) {
-      const credentialsFor = ecrCredentials((r) => clients.ecrFor(r), { clock: rt.clock });
-      const result = await buildSnapshot(config.build, {
-        clients,
-        clock: rt.clock,
-        logger,
-        signal: rt.signal,
-        context,
-        state: { save: (k, v) => rt.saveState(k, v) },
-        resolveDigests: (images, platforms, signal) =>
-          resolveImages(images, platforms, {
-            fetch: rt.fetch,
-            credentialsFor,
-            logger,
-            signal,
-            clock: rt.clock,
-          }),
-      });
-      setBuildOutputs(rt, result);
-      summary.push(buildSummary(result));
-      logger.notice(
-        `Snapshot ${result.snapshotId} is ready (${result.volumeSizeGiB} GiB, ${result.images.filter((i) => i.status === 'ok').length} image pulls).`,
-        { title: 'bottlerocket-ebs-snapshot' },
-      );
-      facts = {
-        snapshotId: result.snapshotId,
-        volumeSizeGiB: result.volumeSizeGiB,
-        region,
-        images: result.images
-          .filter((i) => i.status === 'ok')
-          .map((i) => ({
-            reference: i.reference,
-            platform: i.platform,
-            ...(i.digest ? { digest: i.digest } : {}),
-            ...(i.size !== undefined ? { sizeBytes: i.size } : {}),
-          })),
-      };
-    } else {
-      const snapshotId = config.snapshotId ?? '';
-      facts = await describeExistingSnapshot(clients.ec2, snapshotId, region, rt.signal);
-      rt.setOutput('snapshot-id', snapshotId);
-      rt.setOutput('volume-size', String(facts.volumeSizeGiB));
-      summary.push(promotionSummary(snapshotId, region, facts.volumeSizeGiB));
-    }
+    const facts = config.build
+      ? await buildAndReport(rt, config, config.build, clients, summary)
+      : await promote(rt, config.snapshotId ?? '', region, clients, summary);
     const distribution = config.distribution;
     let snapshotIds: Record<string, string> = { [region]: facts.snapshotId };
     if (distributes(distribution)) {
