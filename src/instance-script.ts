@@ -39,6 +39,11 @@ export interface ScriptPlan {
    * (containerd then garbage-collects their content) before pulling.
    */
   prune: boolean;
+  /**
+   * How long to wait for the admin host container, which `apiclient exec admin` needs and
+   * which may start a little after the SSM agent (default 180 s).
+   */
+  adminWaitSeconds?: number;
 }
 
 /** Quotes a value as one POSIX shell word. */
@@ -69,6 +74,7 @@ ON_MISSING_PLATFORM=${shellQuote(plan.onMissingPlatform)}
 CONCURRENCY=${plan.concurrency}
 QUIESCE=${plan.quiesce ? 1 : 0}
 PRUNE=${plan.prune ? 1 : 0}
+ADMIN_WAIT_SECONDS=${plan.adminWaitSeconds ?? 180}
 CTR_SOCKET=/run/containerd/containerd.sock
 ECR_CREDENTIAL_PROVIDER=${shellQuote(ECR_CREDENTIAL_PROVIDER)}
 P=${REPORT_PREFIX}
@@ -137,6 +143,17 @@ pull_image() {
     fi
   done
 }
+
+# SSM can answer before the admin container is up: wait for it, bounded.
+report phase admin start
+until host true > "$WORK/admin.log" 2>&1; do
+  if [ "$SECONDS" -ge "$ADMIN_WAIT_SECONDS" ]; then
+    report phase admin fail "the admin host container did not start within \${ADMIN_WAIT_SECONDS}s: $(one_line < "$WORK/admin.log")"
+    exit 94
+  fi
+  sleep 2
+done
+report phase admin ok
 
 report phase prepare start
 if ! host systemctl stop kubelet > "$WORK/kubelet.log" 2>&1; then

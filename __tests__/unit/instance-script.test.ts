@@ -95,7 +95,7 @@ describe('instance script', () => {
     expect(r.instance.read('systemctl.log')).toBe('stop kubelet\n');
     // kubelet is stopped before the first pull
     const host = r.instance.read('host-commands.log').split('\n');
-    expect(host[0]).toBe('systemctl stop kubelet');
+    expect(host.slice(0, 2)).toEqual(['true', 'systemctl stop kubelet']);
     expect(host.filter((l) => l.includes('images pull'))).toHaveLength(4);
   });
 
@@ -213,6 +213,30 @@ describe('instance script', () => {
     });
     expect(r.instance.has('pulls.log')).toBe(false);
   });
+
+  it('waits for the admin container when SSM answers first', async () => {
+    const r = await run(plan([PAUSE]), [{ ref: PAUSE, platforms: ['linux/amd64'] }], {
+      STUB_ADMIN_NOT_READY: '1',
+    });
+    expect(r.code).toBe(0);
+    expect(r.instance.read('admin-calls').trim()).not.toBe('1');
+    expect(r.report.totals).toEqual({ pulled: 1, skipped: 0, failed: 0 });
+  }, 30_000);
+
+  it('gives up on an admin container that never starts, within its bound, saying so', async () => {
+    const r = await run(
+      plan([PAUSE], { adminWaitSeconds: 1 }),
+      [{ ref: PAUSE, platforms: ['linux/amd64'] }],
+      {
+        STUB_ADMIN_NOT_READY: 'never',
+      },
+    );
+    expect(r.code).toBe(94);
+    expect(r.report.phaseFailure?.phase).toBe('admin');
+    expect(r.report.phaseFailure?.message).toContain('container admin is not running');
+    expect(r.ms).toBeLessThan(10_000);
+    expect(r.instance.has('pulls.log')).toBe(false);
+  }, 30_000);
 
   it('stops containerd and flushes after the pulls when quiescing for a live snapshot', async () => {
     const r = await run(plan([PAUSE], { quiesce: true }), [
