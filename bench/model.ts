@@ -27,6 +27,8 @@
  *   --changed 1            index of the image that changed, for the incremental build
  *   --pull-speedup 1       how much faster each pull is on our builder than on the reference one
  *   --snapshot-mode stop   our snapshot-mode (stop or live)
+ *   --changed-layers 1     share of the changed image's bytes in new layers (1: every layer changed;
+ *                          a new app version on an unchanged base is often far less)
  */
 import {
   CreateSnapshotCommand,
@@ -73,6 +75,7 @@ const { values } = parseArgs({
     changed: { type: 'string', default: '1' },
     'pull-speedup': { type: 'string', default: '1' },
     'snapshot-mode': { type: 'string', default: 'stop' },
+    'changed-layers': { type: 'string', default: '1' },
   },
 });
 const pulls = (values.pulls ?? '').split(',').map(Number);
@@ -85,6 +88,7 @@ const agentS = Number(values.agent);
 const stopS = Number(values.stop);
 const changed = Number(values.changed);
 const speedup = Number(values['pull-speedup']);
+const changedLayers = Number(values['changed-layers']);
 /** Every API call takes this long (round trip). */
 const API_MS = 100;
 
@@ -118,6 +122,8 @@ function resolvedFor(c: BuildConfig, changedIndex?: number): ResolvedImage[] {
 interface Scenario {
   /** Images the builder has to pull (the rest are on the base volume). */
   toPull: number[];
+  /** Share of those images' bytes that is new (layers already on a base volume are skipped). */
+  newShare: number;
   base?: { snapshotId: string; buildKey: string };
   cachedKey?: string;
 }
@@ -214,7 +220,10 @@ async function simulate(scenario: Scenario, changedIndex?: number): Promise<Buil
   );
   ssm.on(SendCommandCommand).callsFake(() => {
     // Images pull in parallel: the slowest one decides.
-    const longest = Math.max(0, ...scenario.toPull.map((i) => (pulls[i] ?? 0) / speedup));
+    const longest = Math.max(
+      0,
+      ...scenario.toPull.map((i) => ((pulls[i] ?? 0) * scenario.newShare) / speedup),
+    );
     commandEnd = clock.now() + (5 + longest) * 1000;
     return call({ Command: { CommandId: 'cmd-model' } });
   });
@@ -251,7 +260,9 @@ async function simulate(scenario: Scenario, changedIndex?: number): Promise<Buil
   });
   ec2.on(CreateSnapshotCommand).callsFake(() => {
     // Only changed blocks are written: in proportion to the bytes pulled, never under the floor.
-    const share = scenario.toPull.reduce((sum, i) => sum + (sizes[i] ?? 0), 0) / totalSize;
+    const share =
+      (scenario.toPull.reduce((sum, i) => sum + (sizes[i] ?? 0), 0) * scenario.newShare) /
+      totalSize;
     snapshotDone = clock.now() + Math.max(snapshotFloorS, snapshotS * share) * 1000;
     return call({ SnapshotId: 'snap-0model000000000' });
   });
@@ -342,12 +353,16 @@ const reference = referenceSeconds();
 const referenceTotal = reference.reduce((sum, [, s]) => sum + s, 0);
 
 const c = config();
-const full = await simulate({ toPull: refs.map((_, i) => i) });
+const full = await simulate({ toPull: refs.map((_, i) => i), newShare: 1 });
 const incremental = await simulate(
-  { toPull: [changed], base: { snapshotId: 'snap-0base00000000000', buildKey: 'old' } },
+  {
+    toPull: [changed],
+    newShare: changedLayers,
+    base: { snapshotId: 'snap-0base00000000000', buildKey: 'old' },
+  },
   changed,
 );
-const hit = await simulate({ toPull: [], cachedKey: buildKey(c, resolvedFor(c)) });
+const hit = await simulate({ toPull: [], newShare: 0, cachedKey: buildKey(c, resolvedFor(c)) });
 
 const row = (name: string, seconds: number, goal: string, met: boolean) =>
   `| ${name} | ${formatDuration(seconds * 1000)} | ${((seconds / referenceTotal) * 100).toFixed(0)}% | ${goal} (${met ? 'met' : 'missed'}) |`;
@@ -356,7 +371,7 @@ console.log(
   '\nbottlerocket-ebs-snapshot: model of the critical path (virtual clock, real orchestration code)\n',
 );
 console.log(
-  `Images: ${pulls.map((p, i) => `#${i} ${p} s pull, ${sizes[i]?.toFixed(1)} units`).join('; ')}. Changed for the incremental build: #${changed}. Pull speed-up: ${speedup}x. snapshot-mode: ${values['snapshot-mode']}.\n`,
+  `Images: ${pulls.map((p, i) => `#${i} ${p} s pull, ${sizes[i]?.toFixed(1)} units`).join('; ')}. Changed for the incremental build: #${changed}. Pull speed-up: ${speedup}x. snapshot-mode: ${values['snapshot-mode']}. New layers in the changed image: ${Math.round(changedLayers * 100)}%.\n`,
 );
 console.log('| flow | critical path | of reference | goal |');
 console.log('|---|---:|---:|---|');
