@@ -106,7 +106,6 @@ const FINAL_STATUSES = new Set([
   'Failed',
   'Cancelled',
   'TimedOut',
-  'Cancelling',
   'DeliveryTimedOut',
   'ExecutionTimedOut',
   'Undeliverable',
