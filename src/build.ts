@@ -579,9 +579,14 @@ function throwOnPullFailure(
     const list = failed.map(
       (f) => `${f.image.normalized} (${f.platform}): ${f.message ?? 'no message'}`,
     );
-    const hint = failed.some((f) => /no match for platform/i.test(f.message ?? ''))
-      ? " To build without platforms an image lacks, set 'on-missing-platform: skip'."
-      : '';
+    const said = (pattern: RegExp) => failed.some((f) => pattern.test(f.message ?? ''));
+    const hint =
+      (said(/no match for platform/i)
+        ? " To build without platforms an image lacks, set 'on-missing-platform: skip'."
+        : '') +
+      (said(/no space left on device/i)
+        ? " The data volume is full: raise 'volume-size' (nodes then need at least that size too)."
+        : '');
     throw new ActionError(
       `${failed.length} pull${failed.length === 1 ? '' : 's'} failed:\n  ${list.join('\n  ')}${hint}`,
     );

@@ -23,6 +23,12 @@ import type { Platform, Snapshotter } from './inputs.js';
 export const REPORT_PREFIX = '@@BES';
 export const ECR_CREDENTIAL_PROVIDER =
   '/usr/libexec/kubernetes/kubelet/plugins/ecr-credential-provider';
+/** ctr messages worth another try: server errors, rate limits, timeouts, dropped connections. */
+export const TRANSIENT_PULL_ERRORS =
+  '(status|code):? *(429|5[0-9][0-9])|too many requests|timeout|timed out|connection reset|connection refused|unexpected EOF|i/o timeout|temporar';
+/** ctr messages that another try will not change. */
+export const PERMANENT_PULL_ERRORS =
+  'not found|no match for platform|unauthorized|denied|forbidden|authorization failed|no space left on device';
 /** Longest registry message kept per failed pull, so the report fits SSM's 24,000-character output. */
 export const MAX_MESSAGE_CHARS = 300;
 
@@ -44,6 +50,8 @@ export interface ScriptPlan {
    * which may start a little after the SSM agent (default 180 s).
    */
   adminWaitSeconds?: number;
+  /** Base delay before retrying a transient pull failure: 1x, then 4x (default 5 s). */
+  retryDelaySeconds?: number;
 }
 
 /** Quotes a value as one POSIX shell word. */
@@ -75,8 +83,11 @@ CONCURRENCY=${plan.concurrency}
 QUIESCE=${plan.quiesce ? 1 : 0}
 PRUNE=${plan.prune ? 1 : 0}
 ADMIN_WAIT_SECONDS=${plan.adminWaitSeconds ?? 180}
+RETRY_DELAY=${plan.retryDelaySeconds ?? 5}
 CTR_SOCKET=/run/containerd/containerd.sock
 ECR_CREDENTIAL_PROVIDER=${shellQuote(ECR_CREDENTIAL_PROVIDER)}
+TRANSIENT=${shellQuote(TRANSIENT_PULL_ERRORS)}
+PERMANENT=${shellQuote(PERMANENT_PULL_ERRORS)}
 P=${REPORT_PREFIX}
 
 WORK=$(mktemp -d) || exit 90
@@ -102,6 +113,24 @@ ecr_password() {
   printf '%s' "$password"
 }
 
+# One pull, tried again (twice at most, after RETRY_DELAY and 4 x RETRY_DELAY seconds) when the registry's answer looks
+# transient; never for a missing image, platform or permission. Args: platform ref log [--user X].
+pull_with_retries() {
+  local platform=$1 ref=$2 log=$3 attempt
+  shift 3
+  for attempt in 1 2 3; do
+    if ctr_k8s images pull --platform "$platform" --snapshotter "$SNAPSHOTTER" \\
+        --label io.cri-containerd.image=managed --label io.cri-containerd.pinned=pinned \\
+        "$@" "$ref" > "$log.out" 2> "$log"; then
+      return 0
+    fi
+    [ "$attempt" -lt 3 ] && grep -Eqi "$TRANSIENT" "$log" && ! grep -Eqi "$PERMANENT" "$log" || return 1
+    cat "$log" >> "$log.retried"
+    sleep $(( attempt * attempt * RETRY_DELAY ))
+  done
+  return 1
+}
+
 # Pulls one image for every platform, one platform after the other; writes report lines to $WORK/report-<i>.
 pull_image() {
   local i=$1 ref=\${REFS[$1]} auth=\${AUTH[$1]} platform start ms status message log digest size
@@ -122,9 +151,7 @@ pull_image() {
   for platform in "\${PLATFORMS[@]}"; do
     log="$WORK/pull-$i-\${platform//\\//-}.log"
     start=$(now_ms)
-    if ctr_k8s images pull --platform "$platform" --snapshotter "$SNAPSHOTTER" \\
-        --label io.cri-containerd.image=managed --label io.cri-containerd.pinned=pinned \\
-        "\${user[@]}" "$ref" > "$log.out" 2> "$log"; then
+    if pull_with_retries "$platform" "$ref" "$log" "\${user[@]}"; then
       ms=$(( $(now_ms) - start ))
       # REF TYPE DIGEST SIZE(number unit) PLATFORMS LABELS
       read -r _ _ digest size_n size_u _ < <(ctr_k8s images ls "name==$ref" 2>/dev/null | sed -n 2p)

@@ -230,6 +230,21 @@ describe('buildSnapshot', () => {
     expect(state.get(STATE_INSTANCE_IDS)).toBe('');
   });
 
+  it('points at volume-size when the data volume is full', async () => {
+    aws = mockAws([
+      REGISTRY[0]!,
+      {
+        ref: APP,
+        platforms: ['linux/amd64', 'linux/arm64'],
+        auth: 'ecr',
+        error: 'failed to extract layer: write /var/lib/containerd/x: no space left on device',
+      },
+    ]);
+    const error = await failure(buildSnapshot(config(), deps(aws).d));
+    expect(error.message).toContain("raise 'volume-size'");
+    expect(aws.ec2.commandCalls(TerminateInstancesCommand)).toHaveLength(1);
+  });
+
   it('points at on-missing-platform when an image lacks a platform', async () => {
     aws = mockAws([REGISTRY[0]!, { ref: APP, platforms: ['linux/amd64'], auth: 'ecr' }]);
     const error = await failure(buildSnapshot(config(), deps(aws).d));

@@ -32,6 +32,7 @@ function plan(refs: string[], overrides: Partial<ScriptPlan> = {}): ScriptPlan {
     concurrency: 4,
     quiesce: false,
     prune: false,
+    retryDelaySeconds: 0,
     ...overrides,
   };
 }
@@ -147,6 +148,58 @@ describe('instance script', () => {
     expect(failed[0]?.message).toContain('not found');
     expect(failed[1]?.message).toContain('500 Internal Server Error');
     expect(r.report.pulls.find((x) => x.image.normalized === PAUSE)?.status).toBe('ok');
+  });
+
+  it('tries a pull again when the registry failed transiently, and succeeds', async () => {
+    const r = await run(plan([PAUSE]), [
+      {
+        ref: PAUSE,
+        platforms: ['linux/amd64'],
+        error:
+          'transient:2:failed to copy: httpReadSeeker: failed open: unexpected status code 503 Service Unavailable',
+      },
+    ]);
+    expect(r.code).toBe(0);
+    expect(r.instance.read('attempts-public.ecr.aws_eks-distro_kubernetes_pause_3.2').trim()).toBe(
+      '3',
+    );
+    expect(r.report.totals).toEqual({ pulled: 1, skipped: 0, failed: 0 });
+  });
+
+  it('gives up after three tries of a transient failure, with the registry message', async () => {
+    const r = await run(plan([PAUSE]), [
+      {
+        ref: PAUSE,
+        platforms: ['linux/amd64'],
+        error: 'transient:9:read tcp 10.0.0.1:443: i/o timeout',
+      },
+    ]);
+    expect(r.code).toBe(1);
+    expect(r.instance.read('attempts-public.ecr.aws_eks-distro_kubernetes_pause_3.2').trim()).toBe(
+      '3',
+    );
+    expect(r.report.pulls[0]?.message).toContain('i/o timeout');
+  });
+
+  it('never tries again when the image or platform does not exist or access is denied', async () => {
+    const r = await run(plan([PAUSE, 'docker.io/acme/gone:1']), [
+      {
+        ref: PAUSE,
+        platforms: ['linux/amd64'],
+        error:
+          'transient:9:pull access denied, repository does not exist or may require authorization: 503',
+      },
+    ]);
+    expect(r.code).toBe(1);
+    expect(r.instance.read('attempts-public.ecr.aws_eks-distro_kubernetes_pause_3.2').trim()).toBe(
+      '1',
+    );
+    expect(
+      r.instance
+        .read('host-commands.log')
+        .split('\n')
+        .filter((l) => l.includes('docker.io/acme/gone:1')),
+    ).toHaveLength(2);
   });
 
   it('fails on a missing platform by default', async () => {
