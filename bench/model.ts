@@ -42,7 +42,6 @@ import {
   StopInstancesCommand,
   TerminateInstancesCommand,
 } from '@aws-sdk/client-ec2';
-import { ECRClient } from '@aws-sdk/client-ecr';
 import {
   CancelCommandCommand,
   DescribeInstanceInformationCommand,
@@ -62,6 +61,7 @@ import { REPORT_PREFIX } from '../src/instance-script.js';
 import { MemoryLogger } from '../src/logger.js';
 import type { ResolvedImage } from '../src/registry-digest.js';
 import { formatDuration } from '../src/wait.js';
+import { sdkClients } from '../test-support/aws-mocks.js';
 
 const { values } = parseArgs({
   options: {
@@ -301,15 +301,7 @@ async function simulate(scenario: Scenario, changedIndex?: number): Promise<Buil
   ec2.on(DeleteSnapshotCommand).callsFake(() => call({}));
   try {
     return await buildSnapshot(c, {
-      clients: {
-        ec2: new EC2Client({ region: 'us-west-2' }),
-        ssm: new SSMClient({ region: 'us-west-2' }),
-        sts: new STSClient({ region: 'us-west-2' }),
-        ecrFor: (r) => new ECRClient({ region: r }),
-        ec2For: (r) => new EC2Client({ region: r }),
-        ssmFor: (r) => new SSMClient({ region: r }),
-        destroy: () => undefined,
-      },
+      clients: sdkClients(),
       clock,
       logger: new MemoryLogger(),
       signal: new AbortController().signal,

@@ -49,6 +49,19 @@ export interface MockedAws {
   restore(): void;
 }
 
+/** Plain SDK clients (their sends are what aws-sdk-client-mock intercepts), as AwsClients. */
+export function sdkClients(region = 'us-west-2'): AwsClients {
+  return {
+    ec2: new EC2Client({ region }),
+    ssm: new SSMClient({ region }),
+    sts: new STSClient({ region }),
+    ecrFor: (r) => new ECRClient({ region: r }),
+    ec2For: (r) => new EC2Client({ region: r }),
+    ssmFor: (r) => new SSMClient({ region: r }),
+    destroy: () => undefined,
+  };
+}
+
 export function mockAws(registry: StubImage[], env: Record<string, string> = {}): MockedAws {
   const ec2 = mockClient(EC2Client);
   const ssm = mockClient(SSMClient);
@@ -193,15 +206,7 @@ export function mockAws(registry: StubImage[], env: Record<string, string> = {})
     );
   ec2.on(DeleteSnapshotCommand).resolves({});
 
-  const clients: AwsClients = {
-    ec2: new EC2Client({ region: 'us-west-2' }),
-    ssm: new SSMClient({ region: 'us-west-2' }),
-    sts: new STSClient({ region: 'us-west-2' }),
-    ecrFor: (region) => new ECRClient({ region }),
-    ec2For: (region) => new EC2Client({ region }),
-    ssmFor: (region) => new SSMClient({ region }),
-    destroy: () => undefined,
-  };
+  const clients = sdkClients();
   return {
     clients,
     ec2,
