@@ -27,6 +27,7 @@
  *   --changed 1            index of the image that changed, for the incremental build
  *   --pull-speedup 1       how much faster each pull is on our builder than on the reference one
  *   --snapshot-mode stop   our snapshot-mode (stop or live)
+ *   --checkpoints on       our checkpoint-snapshots (on or off)
  *   --changed-layers 1     share of the changed image's bytes in new layers (1: every layer changed;
  *                          a new app version on an unchanged base is often far less)
  */
@@ -57,11 +58,11 @@ import { buildSnapshot, type BuildResult } from '../src/build.js';
 import { buildKey } from '../src/build-key.js';
 import { VirtualClock } from '../src/clock.js';
 import { parseInputs, type BuildConfig } from '../src/inputs.js';
-import { REPORT_PREFIX } from '../src/instance-script.js';
 import { MemoryLogger } from '../src/logger.js';
 import type { ResolvedImage } from '../src/registry-digest.js';
 import { formatDuration } from '../src/wait.js';
 import { sdkClients } from '../test-support/aws-mocks.js';
+import { successfulPullReport } from '../test-support/instance-sim.js';
 
 const { values } = parseArgs({
   options: {
@@ -75,6 +76,7 @@ const { values } = parseArgs({
     changed: { type: 'string', default: '1' },
     'pull-speedup': { type: 'string', default: '1' },
     'snapshot-mode': { type: 'string', default: 'stop' },
+    checkpoints: { type: 'string', default: 'on' },
     'changed-layers': { type: 'string', default: '1' },
   },
 });
@@ -91,17 +93,29 @@ const speedup = Number(values['pull-speedup']);
 const changedLayers = Number(values['changed-layers']);
 /** Every API call takes this long (round trip). */
 const API_MS = 100;
+/** The script's own steps before pulling (admin container, kubelet stop): seconds. */
+const SCRIPT_PRELUDE_S = 5;
 
 const refs = pulls.map(
   (_, i) => `123456789012.dkr.ecr.us-west-2.amazonaws.com/model/image-${i}:v1`,
 );
 
-function config(): BuildConfig {
+interface Settings {
+  mode: string;
+  checkpoints: boolean;
+}
+const chosen: Settings = {
+  mode: values['snapshot-mode'] ?? 'stop',
+  checkpoints: values.checkpoints !== 'off',
+};
+
+function config(settings: Settings = chosen): BuildConfig {
   const inputs: Record<string, string> = {
     images: refs.join('\n'),
     'aws-region': 'us-west-2',
     'instance-profile': 'builder',
-    'snapshot-mode': values['snapshot-mode'] ?? 'stop',
+    'snapshot-mode': settings.mode,
+    'checkpoint-snapshots': String(settings.checkpoints),
     'pull-concurrency': String(refs.length),
   };
   return parseInputs((n) => inputs[n] ?? '').config;
@@ -129,7 +143,11 @@ interface Scenario {
 }
 
 /** Runs buildSnapshot against simulated AWS on a virtual clock; returns its result and the virtual time taken. */
-async function simulate(scenario: Scenario, changedIndex?: number): Promise<BuildResult> {
+async function simulate(
+  scenario: Scenario,
+  changedIndex?: number,
+  settings: Settings = chosen,
+): Promise<BuildResult> {
   const clock = new VirtualClock();
   const ec2 = mockClient(EC2Client);
   const ssm = mockClient(SSMClient);
@@ -140,9 +158,23 @@ async function simulate(scenario: Scenario, changedIndex?: number): Promise<Buil
   };
   let launchedAt = 0;
   let stoppingAt: number | undefined;
+  let commandStart = 0;
   let commandEnd = 0;
-  let snapshotDone = 0;
-  const c = config();
+  // The data volume: what the pulls have written by a given time, in units of the reference
+  // images' sizes. Each image writes its new bytes evenly over its pull.
+  const pullSeconds = (i: number) => ((pulls[i] ?? 0) * scenario.newShare) / speedup;
+  const writtenAt = (t: number) =>
+    scenario.toPull.reduce((sum, i) => {
+      const seconds = pullSeconds(i);
+      const elapsed = Math.min(Math.max(0, (t - commandStart) / 1000 - SCRIPT_PRELUDE_S), seconds);
+      return sum + (seconds > 0 ? ((sizes[i] ?? 0) * scenario.newShare * elapsed) / seconds : 0);
+    }, 0);
+  // EBS snapshots of the volume: each copies what changed since the one before (the base
+  // snapshot counts as nothing changed), takes at least the floor, and completes only after
+  // the older ones (newer snapshots of a volume stay pending until the oldest completes).
+  const snapshots = new Map<string, { captured: number; doneAt: number }>();
+  let lastSnapshot: { captured: number; doneAt: number } | undefined;
+  const c = config(settings);
   const resolved = resolvedFor(c, changedIndex);
   const existing = [
     ...(scenario.cachedKey
@@ -220,37 +252,31 @@ async function simulate(scenario: Scenario, changedIndex?: number): Promise<Buil
   );
   ssm.on(SendCommandCommand).callsFake(() => {
     // Images pull in parallel: the slowest one decides.
-    const longest = Math.max(
-      0,
-      ...scenario.toPull.map((i) => ((pulls[i] ?? 0) * scenario.newShare) / speedup),
-    );
-    commandEnd = clock.now() + (5 + longest) * 1000;
+    const longest = Math.max(0, ...scenario.toPull.map(pullSeconds));
+    commandStart = clock.now();
+    commandEnd = commandStart + (SCRIPT_PRELUDE_S + longest) * 1000;
     return call({ Command: { CommandId: 'cmd-model' } });
   });
   ssm.on(GetCommandInvocationCommand).callsFake(() => {
     if (clock.now() < commandEnd)
       return call({ Status: 'InProgress', StatusDetails: 'InProgress' });
-    const lines = refs.flatMap((_, i) =>
-      c.platforms.map((p) =>
-        [
-          REPORT_PREFIX,
-          'pull',
-          i,
-          p,
-          'ok',
-          scenario.toPull.includes(i) ? Math.round(((pulls[i] ?? 0) / speedup) * 1000) : 50,
-          `sha256:${String(i).repeat(64)}`,
-          `${sizes[i]} GiB`,
-          scenario.toPull.includes(i) ? 0 : 1,
-          '',
-        ].join('\t'),
+    const stdout = successfulPullReport(
+      refs.flatMap((_, i) =>
+        c.platforms.map((platform) => ({
+          index: i,
+          platform,
+          ms: scenario.toPull.includes(i) ? Math.round(((pulls[i] ?? 0) / speedup) * 1000) : 50,
+          digest: `sha256:${String(i).repeat(64)}`,
+          size: `${sizes[i]} GiB`,
+          reused: !scenario.toPull.includes(i),
+        })),
       ),
     );
     return call({
       Status: 'Success',
       StatusDetails: 'Success',
       ResponseCode: 0,
-      StandardOutputContent: `${lines.join('\n')}\n${REPORT_PREFIX}\tend\t${lines.length}\t0\t0\n`,
+      StandardOutputContent: stdout,
     });
   });
   ssm.on(CancelCommandCommand).callsFake(() => call({}));
@@ -259,12 +285,18 @@ async function simulate(scenario: Scenario, changedIndex?: number): Promise<Buil
     return call({});
   });
   ec2.on(CreateSnapshotCommand).callsFake(() => {
-    // Only changed blocks are written: in proportion to the bytes pulled, never under the floor.
-    const share =
-      (scenario.toPull.reduce((sum, i) => sum + (sizes[i] ?? 0), 0) * scenario.newShare) /
-      totalSize;
-    snapshotDone = clock.now() + Math.max(snapshotFloorS, snapshotS * share) * 1000;
-    return call({ SnapshotId: 'snap-0model000000000' });
+    const now = clock.now();
+    const captured = writtenAt(now);
+    const delta = captured - (lastSnapshot?.captured ?? 0);
+    const start = Math.max(now, lastSnapshot?.doneAt ?? 0);
+    const snapshot = {
+      captured,
+      doneAt: start + Math.max(snapshotFloorS, (snapshotS * delta) / totalSize) * 1000,
+    };
+    lastSnapshot = snapshot;
+    const id = `snap-0model${String(snapshots.size).padStart(9, '0')}`;
+    snapshots.set(id, snapshot);
+    return call({ SnapshotId: id });
   });
   ec2
     .on(DescribeSnapshotsCommand)
@@ -283,15 +315,10 @@ async function simulate(scenario: Scenario, changedIndex?: number): Promise<Buil
             ),
           });
         }
-        const done = clock.now() >= snapshotDone;
+        const id = input.SnapshotIds[0] ?? '';
+        const done = clock.now() >= (snapshots.get(id)?.doneAt ?? Number.POSITIVE_INFINITY);
         return call({
-          Snapshots: [
-            {
-              SnapshotId: 'snap-0model000000000',
-              State: done ? 'completed' : 'pending',
-              VolumeSize: 50,
-            },
-          ],
+          Snapshots: [{ SnapshotId: id, State: done ? 'completed' : 'pending', VolumeSize: 50 }],
         });
       },
     );
@@ -345,41 +372,68 @@ const reference = referenceSeconds();
 const referenceTotal = reference.reduce((sum, [, s]) => sum + s, 0);
 
 const c = config();
-const full = await simulate({ toPull: refs.map((_, i) => i), newShare: 1 });
-const incremental = await simulate(
-  {
-    toPull: [changed],
-    newShare: changedLayers,
-    base: { snapshotId: 'snap-0base00000000000', buildKey: 'old' },
-  },
-  changed,
-);
+const allImages = refs.map((_, i) => i);
+const incrementalScenario = (newShare: number): Scenario => ({
+  toPull: [changed],
+  newShare,
+  base: { snapshotId: 'snap-0base00000000000', buildKey: 'old' },
+});
+const full = await simulate({ toPull: allImages, newShare: 1 });
+const fullWithout = await simulate({ toPull: allImages, newShare: 1 }, undefined, {
+  ...chosen,
+  checkpoints: !chosen.checkpoints,
+});
+const incremental = await simulate(incrementalScenario(changedLayers), changed);
 const hit = await simulate({ toPull: [], newShare: 0, cachedKey: buildKey(c, resolvedFor(c)) });
 
-const row = (name: string, seconds: number, goal: string, met: boolean) =>
-  `| ${name} | ${formatDuration(seconds * 1000)} | ${((seconds / referenceTotal) * 100).toFixed(0)}% | ${goal} (${met ? 'met' : 'missed'}) |`;
+const percent = (seconds: number) => `${((seconds / referenceTotal) * 100).toFixed(0)}%`;
+const row = (name: string, seconds: number, goal?: { text: string; met: boolean }) =>
+  `| ${name} | ${formatDuration(seconds * 1000)} | ${percent(seconds)} | ${goal ? `${goal.text} (${goal.met ? 'met' : 'missed'})` : ''} |`;
+const checkpointText = (r: BuildResult) =>
+  r.checkpoints ? `, ${r.checkpoints.ids.length} checkpoints` : ', no checkpoint';
 
 console.log(
   '\nbottlerocket-ebs-snapshot: model of the critical path (virtual clock, real orchestration code)\n',
 );
 console.log(
-  `Images: ${pulls.map((p, i) => `#${i} ${p} s pull, ${sizes[i]?.toFixed(1)} units`).join('; ')}. Changed for the incremental build: #${changed}. Pull speed-up: ${speedup}x. snapshot-mode: ${values['snapshot-mode']}. New layers in the changed image: ${Math.round(changedLayers * 100)}%.\n`,
+  `Images: ${pulls.map((p, i) => `#${i} ${p} s pull, ${sizes[i]?.toFixed(1)} units`).join('; ')}. Changed for the incremental build: #${changed}. Pull speed-up: ${speedup}x. snapshot-mode: ${chosen.mode}. Checkpoints: ${chosen.checkpoints ? 'on' : 'off'}. New layers in the changed image: ${Math.round(changedLayers * 100)}%. Snapshot floor: ${snapshotFloorS} s.\n`,
 );
 console.log('| flow | critical path | of reference | goal |');
 console.log('|---|---:|---:|---|');
 console.log(`| reference script | ${formatDuration(referenceTotal * 1000)} | 100% | |`);
 console.log(
-  row('full build', full.durationSeconds, '<= 50%', full.durationSeconds <= referenceTotal * 0.5),
+  row(`full build${checkpointText(full)}`, full.durationSeconds, {
+    text: '<= 50%',
+    met: full.durationSeconds <= referenceTotal * 0.5,
+  }),
 );
+console.log(row(`full build${checkpointText(fullWithout)}`, fullWithout.durationSeconds));
 console.log(
   row(
-    `incremental (1 of ${pulls.length} changed)`,
+    `incremental (1 of ${pulls.length} changed${checkpointText(incremental)})`,
     incremental.durationSeconds,
-    '<= 25%',
-    incremental.durationSeconds <= referenceTotal * 0.25,
+    { text: '<= 25%', met: incremental.durationSeconds <= referenceTotal * 0.25 },
   ),
 );
-console.log(row('cache hit', hit.durationSeconds, '< 30 s', hit.durationSeconds < 30));
+console.log(
+  row('cache hit', hit.durationSeconds, { text: '< 30 s', met: hit.durationSeconds < 30 }),
+);
+
+// How the incremental build depends on what changed and on snapshot-mode.
+const shares = [1, 0.5, 0.25];
+console.log(
+  `\nincremental build (image #${changed} changed) by share of its bytes in new layers, of reference:\n`,
+);
+console.log(`| snapshot-mode | ${shares.map((x) => `${x * 100}% new`).join(' | ')} |`);
+console.log(`|---|${shares.map(() => '---:').join('|')}|`);
+for (const mode of ['stop', 'live']) {
+  const cells: string[] = [];
+  for (const share of shares) {
+    const r = await simulate(incrementalScenario(share), changed, { ...chosen, mode });
+    cells.push(percent(r.durationSeconds));
+  }
+  console.log(`| ${mode} | ${cells.join(' | ')} |`);
+}
 
 const phases = (name: string, r: BuildResult) => {
   console.log(`\n${name}:`);

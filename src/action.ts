@@ -9,6 +9,7 @@ import {
   buildSnapshot,
   BuildFailure,
   lineageOf,
+  STATE_CHECKPOINTS,
   STATE_CLEAN,
   STATE_INSTANCE_IDS,
   STATE_PENDING_SNAPSHOT,
@@ -308,6 +309,7 @@ export async function runPost(rt: ActionRuntime): Promise<void> {
       logger,
       instanceIds,
       ...(pendingSnapshotId ? { pendingSnapshotId } : {}),
+      checkpointIds: rt.getState(STATE_CHECKPOINTS).split(',').filter(Boolean),
       signal: AbortSignal.timeout(120_000),
     });
     if (result.errors.length > 0) rt.setFailed(`Cleanup incomplete: ${result.errors.join('; ')}`);

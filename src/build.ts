@@ -20,6 +20,12 @@ import {
   waitForInstanceState,
   type LaunchedBuilder,
 } from './builder-instance.js';
+import {
+  CheckpointChain,
+  DEFAULT_CHECKPOINT_POLICY,
+  type CheckpointPolicy,
+  type CheckpointReport,
+} from './checkpoints.js';
 import type { Clock } from './clock.js';
 import { checkCallerIdentity, type CallerIdentity } from './credentials.js';
 import { AbortedError, ActionError, errorMessage } from './errors.js';
@@ -68,6 +74,7 @@ import { formatDuration, WaitTimeoutError } from './wait.js';
 /** Keys the main step saves for the post step, which cleans up after a crash or cancellation. */
 export const STATE_INSTANCE_IDS = 'builder-instance-ids';
 export const STATE_PENDING_SNAPSHOT = 'pending-snapshot-id';
+export const STATE_CHECKPOINTS = 'checkpoint-snapshot-ids';
 export const STATE_REGION = 'region';
 /** 'true' once the main step has removed everything it created: the post step then has nothing to do. */
 export const STATE_CLEAN = 'clean';
@@ -101,6 +108,8 @@ export interface BuildDeps {
   context: RunContext;
   state: StateStore;
   bounds?: Partial<PhaseBounds>;
+  /** When to take checkpoint snapshots while pulling (DEFAULT_CHECKPOINT_POLICY). */
+  checkpointPolicy?: Partial<CheckpointPolicy>;
   /** Resolves image digests from the registries (for the build key); absent: no reuse. */
   resolveDigests?: (
     images: readonly ImageReference[],
@@ -140,6 +149,8 @@ export interface BuildResult {
   baseSnapshotId?: string;
   /** Images removed from the base volume. */
   removed: string[];
+  /** Checkpoint snapshots taken while pulling (all deleted again). */
+  checkpoints?: CheckpointReport;
 }
 
 export const TOTAL_PHASES = 8;
@@ -220,6 +231,23 @@ export async function buildSnapshot(config: BuildConfig, deps: BuildDeps): Promi
   let snapshotDone = false;
   let images: ImageResult[] = [];
   let removed: string[] = [];
+  let checkpoints: CheckpointChain | undefined;
+  let checkpointReport: CheckpointReport | undefined;
+  let checkpointsLeft = false;
+  const deleteCheckpoints = async (when: string) => {
+    if (!checkpoints || !checkpointsLeft) return;
+    const failed = await checkpoints.deleteAll(AbortSignal.timeout(60_000));
+    checkpointsLeft = failed.length > 0;
+    deps.state.save(STATE_CHECKPOINTS, failed.map((f) => f.id).join(','));
+    const ids = checkpoints.report().ids;
+    if (ids.length > failed.length)
+      logger.info(`Deleted ${ids.length - failed.length} checkpoint snapshot(s) (${when}).`);
+    for (const f of failed) {
+      logger.warning(
+        `Could not delete checkpoint snapshot ${f.id}: ${f.message}. The post step will try again.`,
+      );
+    }
+  };
 
   const terminateBuilder = async (why: string) => {
     if (terminated || launchedIds.length === 0) return;
@@ -349,6 +377,11 @@ export async function buildSnapshot(config: BuildConfig, deps: BuildDeps): Promi
         throw explainTimeout(e);
       });
 
+    const volumeId = dataVolumeId(running ?? {});
+    const description = snapshotDescription(
+      config.images.map((i) => i.normalized),
+      config.bottlerocketVariant,
+    );
     const count = config.images.length;
     const platformCount = config.platforms.length;
     await progress
@@ -373,7 +406,32 @@ export async function buildSnapshot(config: BuildConfig, deps: BuildDeps): Promi
             );
           }
           const executionTimeoutSeconds = Math.floor(waitMs / 1000);
-          const result = await runShellScript(
+          if (config.checkpointSnapshots) {
+            checkpoints = new CheckpointChain(
+              {
+                volumeId,
+                description: `Checkpoint (deleted when the build ends): ${description}`,
+                tags: {
+                  Name: `bottlerocket-ebs-snapshot checkpoint ${context.repository}`,
+                  ...tags,
+                  [TAG_ROLE]: 'checkpoint',
+                },
+              },
+              {
+                ec2: clients.ec2,
+                clock,
+                logger,
+                signal,
+                policy: { ...DEFAULT_CHECKPOINT_POLICY, ...deps.checkpointPolicy },
+                onCreated: (ids) => {
+                  checkpointsLeft = true;
+                  deps.state.save(STATE_CHECKPOINTS, ids.join(','));
+                },
+              },
+            );
+            checkpoints.start();
+          }
+          const pulling = runShellScript(
             {
               instanceId: builderId,
               script,
@@ -394,6 +452,14 @@ export async function buildSnapshot(config: BuildConfig, deps: BuildDeps): Promi
               );
             }
             throw error;
+          });
+          const result = await pulling.finally(async () => {
+            checkpointReport = await checkpoints?.stop();
+            if (checkpointReport && checkpointReport.ids.length > 0) {
+              logger.info(
+                `${checkpointReport.ids.length} checkpoint snapshot(s) taken while pulling, ${checkpointReport.completed} completed.`,
+              );
+            }
           });
           const report = parseScriptReport(result.stdout, config.images);
           images = report.pulls.map(toImageResult);
@@ -434,11 +500,6 @@ export async function buildSnapshot(config: BuildConfig, deps: BuildDeps): Promi
         throw explainTimeout(e);
       });
 
-    const volumeId = dataVolumeId(running ?? {});
-    const description = snapshotDescription(
-      config.images.map((i) => i.normalized),
-      config.bottlerocketVariant,
-    );
     snapshotId = await progress
       .phase(7, 'Snapshotting the data volume', async () => {
         if (config.snapshotMode === 'stop') {
@@ -460,6 +521,8 @@ export async function buildSnapshot(config: BuildConfig, deps: BuildDeps): Promi
             (i) =>
               `${i.reference.split('/').pop() ?? i.reference}@${(i.digest ?? '').slice(7, 19)}`,
           );
+        // EC2 takes about one snapshot per volume every 15 s; a checkpoint may have just started.
+        await checkpoints?.readyForNext(signal);
         const id = await createSnapshot(
           clients.ec2,
           volumeId,
@@ -505,6 +568,7 @@ export async function buildSnapshot(config: BuildConfig, deps: BuildDeps): Promi
         );
         snapshotDone = true;
         deps.state.save(STATE_PENDING_SNAPSHOT, '');
+        await deleteCheckpoints(`${createdSnapshot} completed`);
         return done;
       })
       .catch((e: unknown) => {
@@ -527,6 +591,9 @@ export async function buildSnapshot(config: BuildConfig, deps: BuildDeps): Promi
       ...(plan.key ? { buildKey: plan.key } : {}),
       ...(baseSnapshotId ? { baseSnapshotId } : {}),
       removed,
+      ...(checkpointReport && checkpointReport.ids.length > 0
+        ? { checkpoints: checkpointReport }
+        : {}),
     };
   } catch (error) {
     const cancelled = signal.aborted;
@@ -557,7 +624,16 @@ export async function buildSnapshot(config: BuildConfig, deps: BuildDeps): Promi
         );
       }
     }
-    if ((terminated || launchedIds.length === 0) && !snapshotLeft)
+    if (!snapshotDone) {
+      try {
+        await deleteCheckpoints('the build did not complete');
+      } catch (error) {
+        logger.warning(
+          `Could not delete checkpoint snapshots: ${errorMessage(error)}. The post step will try again.`,
+        );
+      }
+    }
+    if ((terminated || launchedIds.length === 0) && !snapshotLeft && !checkpointsLeft)
       deps.state.save(STATE_CLEAN, 'true');
   }
 }

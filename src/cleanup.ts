@@ -3,14 +3,18 @@
  * this run's tag, is removed. It runs after success, failure and cancellation
  * (`post-if: always()`), and is harmless when there is nothing left.
  */
-import { DescribeInstancesCommand, type EC2Client } from '@aws-sdk/client-ec2';
+import {
+  DescribeInstancesCommand,
+  DescribeSnapshotsCommand,
+  type EC2Client,
+} from '@aws-sdk/client-ec2';
 import { collectPages } from './aws-pages.js';
 import { terminateInstances } from './builder-instance.js';
 import { deleteSnapshot } from './snapshot.js';
 import { errorMessage } from './errors.js';
 import type { Logger } from './logger.js';
 import { runKey, type RunContext } from './run-context.js';
-import { TAG_RUN } from './tags.js';
+import { TAG_ROLE, TAG_RUN } from './tags.js';
 
 export interface CleanupRequest {
   ec2: EC2Client;
@@ -20,12 +24,15 @@ export interface CleanupRequest {
   instanceIds: string[];
   /** A snapshot the main step created but did not see complete. */
   pendingSnapshotId?: string;
+  /** Checkpoint snapshots the main step saved in state (more are found by tag). */
+  checkpointIds?: string[];
   signal?: AbortSignal;
 }
 
 export interface CleanupResult {
   terminated: string[];
   deletedSnapshot?: string;
+  deletedCheckpoints: string[];
   errors: string[];
 }
 
@@ -54,9 +61,32 @@ export async function findRunInstances(
   return instances.flatMap((i) => (i.InstanceId ? [i.InstanceId] : []));
 }
 
+/** Checkpoint snapshots of this run attempt, found by tag (whatever their state). */
+export async function findRunCheckpoints(
+  ec2: EC2Client,
+  context: RunContext,
+  signal?: AbortSignal,
+): Promise<string[]> {
+  const snapshots = await collectPages(async (nextToken) => {
+    const out = await ec2.send(
+      new DescribeSnapshotsCommand({
+        OwnerIds: ['self'],
+        Filters: [
+          { Name: `tag:${TAG_RUN}`, Values: [runKey(context)] },
+          { Name: `tag:${TAG_ROLE}`, Values: ['checkpoint'] },
+        ],
+        ...(nextToken ? { NextToken: nextToken } : {}),
+      }),
+      { abortSignal: signal },
+    );
+    return { items: out.Snapshots ?? [], nextToken: out.NextToken };
+  });
+  return snapshots.flatMap((s) => (s.SnapshotId ? [s.SnapshotId] : []));
+}
+
 export async function cleanupAfterRun(request: CleanupRequest): Promise<CleanupResult> {
   const { ec2, logger, signal } = request;
-  const result: CleanupResult = { terminated: [], errors: [] };
+  const result: CleanupResult = { terminated: [], deletedCheckpoints: [], errors: [] };
   const ids = new Set(request.instanceIds.filter(Boolean));
   try {
     for (const id of await findRunInstances(ec2, request.context, signal)) ids.add(id);
@@ -83,7 +113,26 @@ export async function cleanupAfterRun(request: CleanupRequest): Promise<CleanupR
       );
     }
   }
-  if (ids.size === 0 && !request.pendingSnapshotId) logger.info('Nothing to clean up.');
+  const checkpoints = new Set(request.checkpointIds?.filter(Boolean));
+  try {
+    for (const id of await findRunCheckpoints(ec2, request.context, signal)) checkpoints.add(id);
+  } catch (error) {
+    result.errors.push(
+      `could not look for this run's checkpoint snapshots by tag: ${errorMessage(error)}`,
+    );
+  }
+  for (const id of checkpoints) {
+    try {
+      if (await deleteSnapshot(ec2, id, signal)) result.deletedCheckpoints.push(id);
+    } catch (error) {
+      result.errors.push(`could not delete checkpoint snapshot ${id}: ${errorMessage(error)}`);
+    }
+  }
+  if (result.deletedCheckpoints.length > 0) {
+    logger.info(`Deleted checkpoint snapshot(s) ${result.deletedCheckpoints.join(', ')}.`);
+  }
+  if (ids.size === 0 && !request.pendingSnapshotId && checkpoints.size === 0)
+    logger.info('Nothing to clean up.');
   for (const message of result.errors) {
     logger.warning(
       `Cleanup: ${message}. Remove it by hand: look for the tag ${TAG_RUN}=${runKey(request.context)}.`,

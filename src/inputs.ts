@@ -60,6 +60,8 @@ export interface BuildConfig {
   timeoutMinutes: number;
   pullConcurrency: number;
   snapshotMode: SnapshotMode;
+  /** Snapshot the volume repeatedly while pulling, so the final snapshot copies only the rest. */
+  checkpointSnapshots: boolean;
   /** digest: reuse a completed snapshot with the same build key; never: always build. */
   reuse: 'digest' | 'never';
   /** auto: the newest compatible snapshot of the lineage; none; or a snapshot ID. */
@@ -406,6 +408,7 @@ export function parseInputs(get: InputReader): ParsedInputs {
     timeoutMinutes: optionalInteger(get, 'timeout-minutes', 5, 360) ?? 45,
     pullConcurrency: optionalInteger(get, 'pull-concurrency', 1, 32) ?? 4,
     snapshotMode: oneOf<SnapshotMode>(get, 'snapshot-mode', ['stop', 'live'], 'stop'),
+    checkpointSnapshots: optionalBoolean(get, 'checkpoint-snapshots') ?? true,
     reuse: oneOf(get, 'reuse', ['digest', 'never'] as const, 'digest'),
     baseSnapshot: parseBaseSnapshot(optional(get, 'base-snapshot') ?? 'auto'),
   };

@@ -54,6 +54,8 @@ export interface SnapshotWaitDeps {
   clock: Clock;
   logger: Logger;
   signal?: AbortSignal;
+  /** Longest pause between two looks (default 15 s); the first is after 1 s. */
+  maxIntervalMs?: number;
 }
 
 export async function waitForSnapshot(
@@ -66,7 +68,7 @@ export async function waitForSnapshot(
     what: `snapshot ${snapshotId} to complete`,
     timeoutMs,
     intervalMs: 1000,
-    maxIntervalMs: 15000,
+    maxIntervalMs: deps.maxIntervalMs ?? 15000,
     clock: deps.clock,
     signal: deps.signal,
     check: async () => {

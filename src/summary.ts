@@ -72,6 +72,16 @@ function buildHeadline(result: BuildResult): string[] {
   return lines;
 }
 
+function checkpointNote(result: BuildResult): string[] {
+  const taken = result.checkpoints?.ids.length ?? 0;
+  if (taken === 0) return [];
+  return [
+    `While the images pulled, ${taken} checkpoint snapshot${taken === 1 ? '' : 's'} copied the data volume as it filled, ` +
+      'so the final snapshot only copied what was written after the last one. They were deleted when the build ended.',
+    '',
+  ];
+}
+
 export function buildSummary(result: BuildResult): string {
   const lines = [
     ...buildHeadline(result),
@@ -84,6 +94,7 @@ export function buildSummary(result: BuildResult): string {
     '### Timeline',
     '',
     timeline(result.phases),
+    ...checkpointNote(result),
     '### Use it',
     '',
     'Karpenter `EC2NodeClass`:',

@@ -16,6 +16,7 @@ import {
   StopInstancesCommand,
   TerminateInstancesCommand,
   type Snapshot,
+  type Tag,
 } from '@aws-sdk/client-ec2';
 import {
   CancelCommandCommand,
@@ -29,11 +30,14 @@ import { ECRClient } from '@aws-sdk/client-ecr';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { mockClient, type AwsClientStub } from 'aws-sdk-client-mock';
 import type { AwsClients } from '../src/aws-clients.js';
+import type { Clock } from '../src/clock.js';
 import { runScript, simulatedInstance, type StubImage } from './instance-sim.js';
 
 export const INSTANCE_ID = 'i-0123456789abcdef0';
 export const VOLUME_ID = 'vol-0123456789abcdef0';
 export const SNAPSHOT_ID = 'snap-0123456789abcdef0';
+/** Checkpoint snapshots are numbered from 1 after this prefix. */
+export const CHECKPOINT_PREFIX = 'snap-0c0ffee00000000';
 export const AMI_X86 = 'ami-0aaaaaaaaaaaaaaaa';
 export const AMI_ARM = 'ami-0bbbbbbbbbbbbbbbb';
 
@@ -62,7 +66,20 @@ export function sdkClients(region = 'us-west-2'): AwsClients {
   };
 }
 
-export function mockAws(registry: StubImage[], env: Record<string, string> = {}): MockedAws {
+export interface MockAwsOptions {
+  /**
+   * The pull command is not run: it reports InProgress for `ms` of this clock's time, then
+   * Success with `stdout`. Pulls that take virtual time, so what runs beside them (checkpoint
+   * snapshots) can be followed deterministically.
+   */
+  simulatedCommand?: { clock: Clock; ms: number; stdout: string };
+}
+
+export function mockAws(
+  registry: StubImage[],
+  env: Record<string, string> = {},
+  options: MockAwsOptions = {},
+): MockedAws {
   const ec2 = mockClient(EC2Client);
   const ssm = mockClient(SSMClient);
   const sts = mockClient(STSClient);
@@ -73,6 +90,7 @@ export function mockAws(registry: StubImage[], env: Record<string, string> = {})
     string,
     Promise<{ code: number | null; stdout: string; stderr: string }>
   >();
+  const sentAt = new Map<string, number>();
 
   sts.on(GetCallerIdentityCommand).resolves({
     Account: '123456789012',
@@ -146,6 +164,10 @@ export function mockAws(registry: StubImage[], env: Record<string, string> = {})
     const script = (input.Parameters?.commands ?? []).join('\n');
     scripts.push(script);
     const id = `cmd-${scripts.length}`;
+    if (options.simulatedCommand) {
+      sentAt.set(id, options.simulatedCommand.clock.now());
+      return { Command: { CommandId: id } };
+    }
     const instance = simulatedInstance(registry, env);
     invocations.set(
       id,
@@ -154,6 +176,18 @@ export function mockAws(registry: StubImage[], env: Record<string, string> = {})
     return { Command: { CommandId: id } };
   });
   ssm.on(GetCommandInvocationCommand).callsFake(async (input: { CommandId?: string }) => {
+    const started = sentAt.get(input.CommandId ?? '');
+    const simulated = options.simulatedCommand;
+    if (simulated && started !== undefined) {
+      return simulated.clock.now() < started + simulated.ms
+        ? { Status: 'InProgress', StatusDetails: 'InProgress' }
+        : {
+            Status: 'Success',
+            StatusDetails: 'Success',
+            ResponseCode: 0,
+            StandardOutputContent: simulated.stdout,
+          };
+    }
     const run = await invocations.get(input.CommandId ?? '');
     if (!run)
       throw Object.assign(new Error('no such invocation'), { name: 'InvocationDoesNotExist' });
@@ -166,7 +200,18 @@ export function mockAws(registry: StubImage[], env: Record<string, string> = {})
     };
   });
   ssm.on(CancelCommandCommand).resolves({});
-  ec2.on(CreateSnapshotCommand).resolves({ SnapshotId: SNAPSHOT_ID, State: 'pending' });
+  // Checkpoint snapshots (taken while pulling) get IDs of their own and complete at once.
+  let checkpoints = 0;
+  ec2
+    .on(CreateSnapshotCommand)
+    .callsFake((input: { TagSpecifications?: Array<{ Tags?: Tag[] }> }) => {
+      const role = input.TagSpecifications?.[0]?.Tags?.find(
+        (t) => t.Key === 'bottlerocket-ebs-snapshot:role',
+      )?.Value;
+      if (role !== 'checkpoint') return { SnapshotId: SNAPSHOT_ID, State: 'pending' };
+      checkpoints++;
+      return { SnapshotId: `${CHECKPOINT_PREFIX}${checkpoints}`, State: 'pending' };
+    });
   let polls = 0;
   ec2
     .on(DescribeSnapshotsCommand)
@@ -188,6 +233,10 @@ export function mockAws(registry: StubImage[], env: Record<string, string> = {})
             }),
           );
           return { Snapshots: matches };
+        }
+        const id = input.SnapshotIds[0] ?? '';
+        if (id.startsWith(CHECKPOINT_PREFIX)) {
+          return { Snapshots: [{ SnapshotId: id, State: 'completed', Progress: '100%' }] };
         }
         polls++;
         return {

@@ -8,6 +8,7 @@ import { mkdtempSync, writeFileSync, mkdirSync, rmSync, readFileSync, existsSync
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { REPORT_PREFIX } from '../src/instance-script.js';
 
 export const STUB_DIR = resolve(dirname(fileURLToPath(import.meta.url)), 'instance');
 
@@ -126,4 +127,34 @@ export function runScript(
       resolvePromise({ code, stdout, stderr, ms: Date.now() - started });
     });
   });
+}
+
+export interface SimulatedPull {
+  /** The image's index in the `images` input. */
+  index: number;
+  platform: string;
+  ms: number;
+  digest: string;
+  size: string;
+  /** Already on the base volume. */
+  reused?: boolean;
+}
+
+/** What the instance script prints when every pull succeeded (see parseScriptReport). */
+export function successfulPullReport(pulls: SimulatedPull[]): string {
+  const lines = pulls.map((p) =>
+    [
+      REPORT_PREFIX,
+      'pull',
+      p.index,
+      p.platform,
+      'ok',
+      p.ms,
+      p.digest,
+      p.size,
+      p.reused ? 1 : 0,
+      '',
+    ].join('\t'),
+  );
+  return `${lines.join('\n')}\n${REPORT_PREFIX}\tend\t${pulls.length}\t0\t0\n`;
 }

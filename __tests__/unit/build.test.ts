@@ -16,6 +16,7 @@ import {
 import {
   buildSnapshot,
   BuildFailure,
+  STATE_CHECKPOINTS,
   STATE_CLEAN,
   STATE_INSTANCE_IDS,
   STATE_PENDING_SNAPSHOT,
@@ -27,13 +28,15 @@ import { MemoryLogger } from '../../src/logger.js';
 import type { RunContext } from '../../src/run-context.js';
 import {
   AMI_ARM,
+  CHECKPOINT_PREFIX,
   INSTANCE_ID,
   mockAws,
   SNAPSHOT_ID,
   VOLUME_ID,
   type MockedAws,
 } from '../../test-support/aws-mocks.js';
-import type { StubImage } from '../../test-support/instance-sim.js';
+import { successfulPullReport, type StubImage } from '../../test-support/instance-sim.js';
+import { buildSummary } from '../../src/summary.js';
 import { buildKey } from '../../src/build-key.js';
 import type { ResolveResult } from '../../src/registry-digest.js';
 
@@ -58,6 +61,9 @@ function config(inputs: Record<string, string> = {}): BuildConfig {
     platforms: 'linux/amd64,linux/arm64',
     'aws-region': 'us-west-2',
     'instance-profile': 'snapshot-builder-instance',
+    // The pull script runs here in real time while the build's clock is virtual: a checkpoint
+    // chain would race ahead of it. Checkpoints have their own tests with pulls in virtual time.
+    'checkpoint-snapshots': 'false',
     ...inputs,
   };
   return parseInputs((name) => all[name] ?? '').config;
@@ -151,8 +157,6 @@ describe('buildSnapshot', () => {
     ]);
 
     // stop (consistent volume), snapshot the data volume, terminate, then wait for completion
-    const order = [...aws.ec2.calls(), ...aws.ssm.calls()].length;
-    expect(order).toBeGreaterThan(0);
     expect(aws.ec2.commandCalls(StopInstancesCommand)).toHaveLength(1);
     const snap = aws.ec2.commandCalls(CreateSnapshotCommand)[0]?.args[0].input;
     expect(snap?.VolumeId).toBe(VOLUME_ID);
@@ -344,6 +348,122 @@ describe('buildSnapshot', () => {
       [STATE_INSTANCE_IDS, ''],
       [STATE_CLEAN, 'true'],
     ]);
+  });
+
+  describe('checkpoint snapshots', () => {
+    /** A build whose pulls take `pullMs` of virtual time (the command is simulated). */
+    function slowPulls(pullMs: number) {
+      const clock = new VirtualClock();
+      const stdout = successfulPullReport(
+        [APP, PAUSE].flatMap((_, index) =>
+          ['linux/amd64', 'linux/arm64'].map((platform) => ({
+            index,
+            platform,
+            ms: pullMs,
+            digest: `sha256:${String(index).repeat(64)}`,
+            size: '1.0 GiB',
+          })),
+        ),
+      );
+      aws = mockAws(REGISTRY, {}, { simulatedCommand: { clock, ms: pullMs, stdout } });
+      return deps(aws, { clock });
+    }
+    const createdRoles = () =>
+      (aws?.ec2.commandCalls(CreateSnapshotCommand) ?? []).map(
+        (c) =>
+          c.args[0].input.TagSpecifications?.[0]?.Tags?.find(
+            (t) => t.Key === 'bottlerocket-ebs-snapshot:role',
+          )?.Value,
+      );
+
+    it('takes them while pulling, then deletes them once the final snapshot completed', async () => {
+      const { d, state, logger } = slowPulls(5 * 60_000);
+      const result = await buildSnapshot(config({ 'checkpoint-snapshots': 'true' }), d);
+
+      const roles = createdRoles();
+      expect(roles.at(-1)).toBe('snapshot');
+      const checkpoints = roles.slice(0, -1);
+      expect(checkpoints.length).toBeGreaterThanOrEqual(10);
+      expect(checkpoints.every((r) => r === 'checkpoint')).toBe(true);
+      const first = aws?.ec2.commandCalls(CreateSnapshotCommand)[0]?.args[0].input;
+      expect(first?.VolumeId).toBe(VOLUME_ID);
+      expect(first?.Description).toMatch(/^Checkpoint \(deleted when the build ends\): /);
+      const tags = Object.fromEntries(
+        (first?.TagSpecifications?.[0]?.Tags ?? []).map((t) => [t.Key, t.Value]),
+      );
+      // Run tag for the post step; never lineage or build key (reuse and retention ignore them).
+      expect(tags['bottlerocket-ebs-snapshot:run']).toBe('acme/platform/4242/1');
+      expect(tags['bottlerocket-ebs-snapshot:lineage']).toBeUndefined();
+      expect(tags['bottlerocket-ebs-snapshot:build-key']).toBeUndefined();
+
+      const ids = checkpoints.map((_, i) => `${CHECKPOINT_PREFIX}${i + 1}`);
+      expect(result.snapshotId).toBe(SNAPSHOT_ID);
+      expect(result.checkpoints?.ids).toEqual(ids);
+      const deleted = aws?.ec2
+        .commandCalls(DeleteSnapshotCommand)
+        .map((c) => c.args[0].input.SnapshotId);
+      expect(deleted).toEqual(ids);
+      // Deleted only after the final snapshot was seen completed: its last look comes first.
+      const calls = aws?.ec2.calls() ?? [];
+      const firstDelete = calls.findIndex((c) => c.args[0] instanceof DeleteSnapshotCommand);
+      const lastLookAtFinal = calls.findLastIndex(
+        (c) =>
+          c.args[0] instanceof DescribeSnapshotsCommand &&
+          (c.args[0].input.SnapshotIds ?? []).includes(SNAPSHOT_ID),
+      );
+      expect(lastLookAtFinal).toBeGreaterThan(0);
+      expect(firstDelete).toBeGreaterThan(lastLookAtFinal);
+      expect(state.get(STATE_CHECKPOINTS)).toBe('');
+      expect(state.get(STATE_CLEAN)).toBe('true');
+      expect(logger.text()).toContain(`Deleted ${ids.length} checkpoint snapshot(s)`);
+      expect(buildSummary(result)).toContain(
+        `${ids.length} checkpoint snapshots copied the data volume`,
+      );
+    });
+
+    it('takes none with checkpoint-snapshots: false', async () => {
+      const { d } = slowPulls(5 * 60_000);
+      const result = await buildSnapshot(config({ 'checkpoint-snapshots': 'false' }), d);
+      expect(createdRoles()).toEqual(['snapshot']);
+      expect(result.checkpoints).toBeUndefined();
+      expect(buildSummary(result)).not.toContain('checkpoint');
+    });
+
+    it('deletes them when the build fails, with the unfinished final snapshot', async () => {
+      const { d, state } = slowPulls(3 * 60_000);
+      aws?.ec2
+        .on(DescribeSnapshotsCommand, { SnapshotIds: [SNAPSHOT_ID] })
+        .resolves({ Snapshots: [{ SnapshotId: SNAPSHOT_ID, State: 'error' }] });
+      await failure(buildSnapshot(config({ 'checkpoint-snapshots': 'true' }), d));
+      const checkpoints = createdRoles().filter((r) => r === 'checkpoint').length;
+      expect(checkpoints).toBeGreaterThan(0);
+      const deleted = aws?.ec2
+        .commandCalls(DeleteSnapshotCommand)
+        .map((c) => c.args[0].input.SnapshotId);
+      expect(deleted?.sort()).toEqual(
+        [
+          SNAPSHOT_ID,
+          ...Array.from({ length: checkpoints }, (_, i) => `${CHECKPOINT_PREFIX}${i + 1}`),
+        ].sort(),
+      );
+      expect(state.get(STATE_CHECKPOINTS)).toBe('');
+      expect(state.get(STATE_CLEAN)).toBe('true');
+    });
+
+    it('leaves what it could not delete to the post step, in state', async () => {
+      const { d, state, logger } = slowPulls(2 * 60_000);
+      aws?.ec2
+        .on(DeleteSnapshotCommand)
+        .rejects(Object.assign(new Error('not allowed'), { name: 'UnauthorizedOperation' }));
+      const result = await buildSnapshot(config({ 'checkpoint-snapshots': 'true' }), d);
+      const ids = result.checkpoints?.ids ?? [];
+      expect(ids.length).toBeGreaterThan(0);
+      expect(state.get(STATE_CHECKPOINTS)).toBe(ids.join(','));
+      expect(state.get(STATE_CLEAN)).toBeUndefined();
+      expect(logger.messages('warning').join('\n')).toContain(
+        `Could not delete checkpoint snapshot ${ids[0] ?? ''}: not allowed. The post step will try again.`,
+      );
+    });
   });
 
   describe('reuse and incremental builds', () => {

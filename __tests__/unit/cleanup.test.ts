@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from '@jest/globals';
 import {
   DeleteSnapshotCommand,
   DescribeInstancesCommand,
+  DescribeSnapshotsCommand,
   EC2Client,
   TerminateInstancesCommand,
 } from '@aws-sdk/client-ec2';
@@ -22,7 +23,7 @@ const context = {
 };
 
 describe('cleanupAfterRun', () => {
-  it('terminates what state recorded and what carries the run tag, and deletes an unfinished snapshot', async () => {
+  it('terminates what state recorded and what carries the run tag, and deletes an unfinished snapshot and checkpoints', async () => {
     ec2
       .on(DescribeInstancesCommand)
       .resolves({ Reservations: [{ Instances: [{ InstanceId: 'i-tagged' }] }] });
@@ -30,6 +31,9 @@ describe('cleanupAfterRun', () => {
       TerminatingInstances: input.InstanceIds.map((InstanceId) => ({ InstanceId })),
     }));
     ec2.on(DeleteSnapshotCommand).resolves({});
+    ec2
+      .on(DescribeSnapshotsCommand)
+      .resolves({ Snapshots: [{ SnapshotId: 'snap-cp2' }, { SnapshotId: 'snap-cp3' }] });
     const logger = new MemoryLogger();
     const result = await cleanupAfterRun({
       ec2: new EC2Client({ region: 'us-west-2' }),
@@ -37,7 +41,22 @@ describe('cleanupAfterRun', () => {
       logger,
       instanceIds: ['i-state'],
       pendingSnapshotId: 'snap-1',
+      checkpointIds: ['snap-cp1', 'snap-cp2'],
     });
+    // Checkpoints are found by run tag and role only: never the lineage's snapshots.
+    expect(ec2.commandCalls(DescribeSnapshotsCommand)[0]?.args[0].input).toEqual({
+      OwnerIds: ['self'],
+      Filters: [
+        { Name: 'tag:bottlerocket-ebs-snapshot:run', Values: ['acme/platform/9/2'] },
+        { Name: 'tag:bottlerocket-ebs-snapshot:role', Values: ['checkpoint'] },
+      ],
+    });
+    expect(ec2.commandCalls(DeleteSnapshotCommand).map((c) => c.args[0].input.SnapshotId)).toEqual([
+      'snap-1',
+      'snap-cp1',
+      'snap-cp2',
+      'snap-cp3',
+    ]);
     expect(ec2.commandCalls(DescribeInstancesCommand)[0]?.args[0].input.Filters).toEqual([
       { Name: 'tag:bottlerocket-ebs-snapshot:run', Values: ['acme/platform/9/2'] },
       { Name: 'instance-state-name', Values: ['pending', 'running', 'stopping', 'stopped'] },
@@ -49,12 +68,14 @@ describe('cleanupAfterRun', () => {
     expect(result).toEqual({
       terminated: ['i-state', 'i-tagged'],
       deletedSnapshot: 'snap-1',
+      deletedCheckpoints: ['snap-cp1', 'snap-cp2', 'snap-cp3'],
       errors: [],
     });
   });
 
   it('reports what it could not remove, with the tag to find it by', async () => {
     ec2.on(DescribeInstancesCommand).resolves({ Reservations: [] });
+    ec2.on(DescribeSnapshotsCommand).resolves({ Snapshots: [] });
     ec2
       .on(TerminateInstancesCommand)
       .rejects(Object.assign(new Error('not allowed'), { name: 'UnauthorizedOperation' }));
