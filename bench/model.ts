@@ -390,7 +390,9 @@ const percent = (seconds: number) => `${((seconds / referenceTotal) * 100).toFix
 const row = (name: string, seconds: number, goal?: { text: string; met: boolean }) =>
   `| ${name} | ${formatDuration(seconds * 1000)} | ${percent(seconds)} | ${goal ? `${goal.text} (${goal.met ? 'met' : 'missed'})` : ''} |`;
 const checkpointText = (r: BuildResult) =>
-  r.checkpoints ? `, ${r.checkpoints.ids.length} checkpoints` : ', no checkpoint';
+  r.checkpoints
+    ? `, ${r.checkpoints.ids.length} checkpoint${r.checkpoints.ids.length === 1 ? '' : 's'}`
+    : ', no checkpoint';
 
 console.log(
   '\nbottlerocket-ebs-snapshot: model of the critical path (virtual clock, real orchestration code)\n',

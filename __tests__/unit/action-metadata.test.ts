@@ -68,3 +68,66 @@ describe('action.yml', () => {
     },
   );
 });
+
+describe('examples/iam-policy.json', () => {
+  interface Statement {
+    Sid?: string;
+    Action: string | string[];
+    Condition?: Record<string, Record<string, string | string[]>>;
+  }
+  const policy = JSON.parse(readFileSync(join(REPO_ROOT, 'examples/iam-policy.json'), 'utf8')) as {
+    Statement: Statement[];
+  };
+  const actions = (s: Statement) => (Array.isArray(s.Action) ? s.Action : [s.Action]);
+  const allowed = new Set(policy.Statement.flatMap(actions));
+
+  /** service:Operation for every AWS command the action's code sends. */
+  function operationsInCode(): string[] {
+    const services: Record<string, string> = {
+      'client-ec2': 'ec2',
+      'client-ssm': 'ssm',
+      'client-ecr': 'ecr',
+      'client-sts': 'sts',
+    };
+    const found = new Set<string>();
+    const walk = (dir: string) => {
+      for (const entry of readdirSync(dir, { withFileTypes: true })) {
+        const path = join(dir, entry.name);
+        if (entry.isDirectory()) walk(path);
+        else if (entry.name.endsWith('.ts')) {
+          const text = readFileSync(path, 'utf8');
+          for (const m of text.matchAll(
+            /import\s*\{([^}]*)\}\s*from\s*'@aws-sdk\/(client-\w+)'/g,
+          )) {
+            const service = services[m[2] ?? ''];
+            if (!service) continue;
+            for (const name of (m[1] ?? '').split(',')) {
+              const command = /^\s*(\w+)Command\s*$/.exec(name)?.[1];
+              if (command) found.add(`${service}:${command}`);
+            }
+          }
+        }
+      }
+    };
+    walk(join(REPO_ROOT, 'src'));
+    return [...found].sort();
+  }
+
+  it('allows every AWS operation the code sends (STS identity calls need no permission)', () => {
+    const operations = operationsInCode();
+    expect(operations).toContain('ec2:CreateSnapshot');
+    const exempt = new Set(['sts:GetCallerIdentity', 'sts:AssumeRoleWithWebIdentity']);
+    const missing = operations.filter((op) => !exempt.has(op) && !allowed.has(op));
+    expect(missing).toEqual([]);
+  });
+
+  it('lets the role create and delete both the snapshots and the checkpoints it tags', () => {
+    for (const [sid, key] of [
+      ['CreateTaggedSnapshots', 'aws:RequestTag/bottlerocket-ebs-snapshot:role'],
+      ['DeleteOnlyOwnSnapshots', 'aws:ResourceTag/bottlerocket-ebs-snapshot:role'],
+    ] as const) {
+      const statement = policy.Statement.find((s) => s.Sid === sid);
+      expect(statement?.Condition?.StringEquals?.[key]).toEqual(['snapshot', 'checkpoint']);
+    }
+  });
+});
