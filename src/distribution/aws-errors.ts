@@ -1,0 +1,23 @@
+/** How distribution reports AWS failures: cancellation apart, with the error's name, and KMS hints. */
+import { abortReason } from '../clock.js';
+import { AbortedError, awsErrorName, errorMessage } from '../errors.js';
+
+/** Rethrows cancellation as AbortedError, so it is never reported as an AWS failure. */
+export function rethrowIfAborted(error: unknown, signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw abortReason(signal);
+  if (error instanceof AbortedError) throw error;
+}
+
+export function describeAwsError(error: unknown): string {
+  const name = awsErrorName(error);
+  const message = errorMessage(error);
+  return name && name !== 'Error' && !message.startsWith(name) ? `${name}: ${message}` : message;
+}
+
+export const KMS_PERMISSIONS =
+  'kms:CreateGrant, kms:Encrypt, kms:Decrypt, kms:ReEncrypt*, kms:GenerateDataKey* and kms:DescribeKey';
+
+export function looksLikeKmsProblem(error: unknown): boolean {
+  const text = `${awsErrorName(error) ?? ''} ${errorMessage(error)}`;
+  return /kms|key/i.test(text);
+}
