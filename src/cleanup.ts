@@ -3,14 +3,10 @@
  * this run's tag, is removed. It runs after success, failure and cancellation
  * (`post-if: always()`), and is harmless when there is nothing left.
  */
-import {
-  DescribeInstancesCommand,
-  DescribeSnapshotsCommand,
-  type EC2Client,
-} from '@aws-sdk/client-ec2';
+import { DescribeInstancesCommand, type EC2Client } from '@aws-sdk/client-ec2';
 import { collectPages } from './aws-pages.js';
 import { terminateInstances } from './builder-instance.js';
-import { deleteSnapshot } from './snapshot.js';
+import { deleteSnapshot, listOwnSnapshots } from './snapshot.js';
 import { errorMessage } from './errors.js';
 import type { Logger } from './logger.js';
 import { runKey, type RunContext } from './run-context.js';
@@ -67,20 +63,11 @@ export async function findRunCheckpoints(
   context: RunContext,
   signal?: AbortSignal,
 ): Promise<string[]> {
-  const snapshots = await collectPages(async (nextToken) => {
-    const out = await ec2.send(
-      new DescribeSnapshotsCommand({
-        OwnerIds: ['self'],
-        Filters: [
-          { Name: `tag:${TAG_RUN}`, Values: [runKey(context)] },
-          { Name: `tag:${TAG_ROLE}`, Values: ['checkpoint'] },
-        ],
-        ...(nextToken ? { NextToken: nextToken } : {}),
-      }),
-      { abortSignal: signal },
-    );
-    return { items: out.Snapshots ?? [], nextToken: out.NextToken };
-  });
+  const snapshots = await listOwnSnapshots(
+    ec2,
+    { tags: { [TAG_RUN]: runKey(context), [TAG_ROLE]: 'checkpoint' } },
+    signal,
+  );
   return snapshots.flatMap((s) => (s.SnapshotId ? [s.SnapshotId] : []));
 }
 

@@ -41,3 +41,10 @@ export function awsErrorName(error: unknown): string | undefined {
   }
   return undefined;
 }
+
+/** An AWS error for a message: its name (when the message does not already start with it) and message. */
+export function describeAwsError(error: unknown): string {
+  const name = awsErrorName(error);
+  const message = errorMessage(error);
+  return name && name !== 'Error' && !message.startsWith(name) ? `${name}: ${message}` : message;
+}

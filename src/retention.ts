@@ -11,17 +11,22 @@
 import {
   DescribeFastSnapshotRestoresCommand,
   DescribeImagesCommand,
-  DescribeSnapshotsCommand,
   DescribeVolumesCommand,
   DisableFastSnapshotRestoresCommand,
   type EC2Client,
   type Snapshot,
 } from '@aws-sdk/client-ec2';
-import { collectPages } from './aws-pages.js';
 import { abortReason } from './clock.js';
-import { AbortedError, ActionError, InputError, awsErrorName, errorMessage } from './errors.js';
+import {
+  AbortedError,
+  ActionError,
+  InputError,
+  awsErrorName,
+  describeAwsError,
+  errorMessage,
+} from './errors.js';
 import type { Logger } from './logger.js';
-import { deleteSnapshot } from './snapshot.js';
+import { deleteSnapshot, listOwnSnapshots } from './snapshot.js';
 import { TAG_LINEAGE, TAG_REPOSITORY } from './tags.js';
 
 const INPUT_KEEP = 'keep-snapshots';
@@ -136,22 +141,15 @@ async function listLineage(
 ): Promise<Snapshot[]> {
   let snapshots: Snapshot[];
   try {
-    snapshots = await collectPages(async (nextToken) => {
-      const out = await ec2.send(
-        new DescribeSnapshotsCommand({
-          OwnerIds: ['self'],
-          Filters: [
-            { Name: `tag:${TAG_LINEAGE}`, Values: [params.lineage] },
-            { Name: `tag:${TAG_REPOSITORY}`, Values: [params.repository] },
-            { Name: 'status', Values: ['completed'] },
-          ],
-          MaxResults: 1000,
-          ...(nextToken ? { NextToken: nextToken } : {}),
-        }),
-        { abortSignal: params.signal },
-      );
-      return { items: out.Snapshots ?? [], nextToken: out.NextToken };
-    }, MAX_PAGES);
+    snapshots = await listOwnSnapshots(
+      ec2,
+      {
+        tags: { [TAG_LINEAGE]: params.lineage, [TAG_REPOSITORY]: params.repository },
+        states: ['completed'],
+      },
+      params.signal,
+      MAX_PAGES,
+    );
   } catch (error) {
     if (params.signal?.aborted) throw abortReason(params.signal);
     throw new ActionError(
@@ -161,12 +159,6 @@ async function listLineage(
     );
   }
   return snapshots;
-}
-
-function describeAwsError(error: unknown): string {
-  const name = awsErrorName(error);
-  const message = errorMessage(error);
-  return name && name !== 'Error' && !message.startsWith(name) ? `${name}: ${message}` : message;
 }
 
 /** Why `id` must stay, or undefined when it may be deleted (after FSR is disabled). */

@@ -4,9 +4,9 @@
  * lineage with compatible settings (a base to build incrementally from).
  */
 import { DescribeSnapshotsCommand, type EC2Client, type Snapshot } from '@aws-sdk/client-ec2';
-import { collectPages } from './aws-pages.js';
 import { ActionError, awsErrorName } from './errors.js';
 import type { BuildConfig } from './inputs.js';
+import { listOwnSnapshots } from './snapshot.js';
 import {
   TAG_BUILD_KEY,
   TAG_ENCRYPTION,
@@ -25,23 +25,9 @@ async function completedSnapshots(
   tags: Record<string, string>,
   signal?: AbortSignal,
 ): Promise<Snapshot[]> {
-  const found = await collectPages(async (nextToken) => {
-    const out = await ec2.send(
-      new DescribeSnapshotsCommand({
-        OwnerIds: ['self'],
-        Filters: [
-          { Name: 'status', Values: ['completed'] },
-          ...Object.entries(tags).map(([k, v]) => ({ Name: `tag:${k}`, Values: [v] })),
-        ],
-        ...(nextToken ? { NextToken: nextToken } : {}),
-      }),
-      { abortSignal: signal },
-    );
-    return {
-      items: (out.Snapshots ?? []).filter((s) => s.State === 'completed'),
-      nextToken: out.NextToken,
-    };
-  });
+  const found = (await listOwnSnapshots(ec2, { tags, states: ['completed'] }, signal)).filter(
+    (s) => s.State === 'completed',
+  );
   return found.sort((a, b) => (b.StartTime?.getTime() ?? 0) - (a.StartTime?.getTime() ?? 0));
 }
 

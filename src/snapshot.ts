@@ -9,7 +9,9 @@ import {
   DescribeSnapshotsCommand,
   type EC2Client,
   type Snapshot,
+  type SnapshotState,
 } from '@aws-sdk/client-ec2';
+import { collectPages, MAX_PAGES } from './aws-pages.js';
 import type { Clock } from './clock.js';
 import { ActionError, awsErrorName } from './errors.js';
 import type { Logger } from './logger.js';
@@ -47,6 +49,36 @@ export async function createSnapshot(
   );
   if (!out.SnapshotId) throw new ActionError('CreateSnapshot returned no snapshot ID.');
   return out.SnapshotId;
+}
+
+/**
+ * This account's snapshots carrying every one of `tags` (and in one of `states`, when
+ * given), all pages up to `maxPages` of 1000.
+ */
+export async function listOwnSnapshots(
+  ec2: EC2Client,
+  filter: { tags: Record<string, string>; states?: SnapshotState[] },
+  signal?: AbortSignal,
+  maxPages = MAX_PAGES,
+): Promise<Snapshot[]> {
+  return collectPages(async (nextToken) => {
+    const out = await ec2.send(
+      new DescribeSnapshotsCommand({
+        OwnerIds: ['self'],
+        Filters: [
+          ...Object.entries(filter.tags).map(([key, value]) => ({
+            Name: `tag:${key}`,
+            Values: [value],
+          })),
+          ...(filter.states ? [{ Name: 'status', Values: filter.states }] : []),
+        ],
+        MaxResults: 1000,
+        ...(nextToken ? { NextToken: nextToken } : {}),
+      }),
+      { abortSignal: signal },
+    );
+    return { items: out.Snapshots ?? [], nextToken: out.NextToken };
+  }, maxPages);
 }
 
 export interface SnapshotWaitDeps {

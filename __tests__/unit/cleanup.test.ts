@@ -50,6 +50,7 @@ describe('cleanupAfterRun', () => {
         { Name: 'tag:bottlerocket-ebs-snapshot:run', Values: ['acme/platform/9/2'] },
         { Name: 'tag:bottlerocket-ebs-snapshot:role', Values: ['checkpoint'] },
       ],
+      MaxResults: 1000,
     });
     expect(ec2.commandCalls(DeleteSnapshotCommand).map((c) => c.args[0].input.SnapshotId)).toEqual([
       'snap-1',

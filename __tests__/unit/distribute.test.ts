@@ -458,6 +458,7 @@ describe('distributeSnapshot', () => {
           { Name: `tag:${TAG_SOURCE}`, Values: [`${SRC}/${SNAP}`] },
           { Name: 'status', Values: ['pending', 'completed'] },
         ],
+        MaxResults: 1000,
       });
     }
     for (const region of [SRC, EU, USE1]) {

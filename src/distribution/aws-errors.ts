@@ -8,11 +8,7 @@ export function rethrowIfAborted(error: unknown, signal: AbortSignal | undefined
   if (error instanceof AbortedError) throw error;
 }
 
-export function describeAwsError(error: unknown): string {
-  const name = awsErrorName(error);
-  const message = errorMessage(error);
-  return name && name !== 'Error' && !message.startsWith(name) ? `${name}: ${message}` : message;
-}
+export { describeAwsError } from '../errors.js';
 
 export const KMS_PERMISSIONS =
   'kms:CreateGrant, kms:Encrypt, kms:Decrypt, kms:ReEncrypt*, kms:GenerateDataKey* and kms:DescribeKey';

@@ -11,7 +11,7 @@ import {
   type Tag,
 } from '@aws-sdk/client-ec2';
 import { ActionError, awsErrorName } from '../errors.js';
-import { MAX_DESCRIPTION, deleteSnapshot } from '../snapshot.js';
+import { MAX_DESCRIPTION, deleteSnapshot, listOwnSnapshots } from '../snapshot.js';
 import { RESERVED_TAG_PREFIX } from '../tags.js';
 import { pollUntil } from '../wait.js';
 import {
@@ -71,17 +71,15 @@ async function existingCopy(
   region: string,
   ec2: EC2Client,
 ): Promise<Snapshot | undefined> {
-  let out;
+  let found: Snapshot[];
   try {
-    out = await ec2.send(
-      new DescribeSnapshotsCommand({
-        OwnerIds: ['self'],
-        Filters: [
-          { Name: `tag:${TAG_SOURCE}`, Values: [`${run.sourceRegion}/${run.snapshotId}`] },
-          { Name: 'status', Values: ['pending', 'completed'] },
-        ],
-      }),
-      { abortSignal: run.deps.signal },
+    found = await listOwnSnapshots(
+      ec2,
+      {
+        tags: { [TAG_SOURCE]: `${run.sourceRegion}/${run.snapshotId}` },
+        states: ['pending', 'completed'],
+      },
+      run.deps.signal,
     );
   } catch (error) {
     rethrowIfAborted(error, run.deps.signal);
@@ -91,7 +89,7 @@ async function existingCopy(
       { cause: error },
     );
   }
-  const matches = (out.Snapshots ?? []).filter(
+  const matches = found.filter(
     (s) =>
       s.SnapshotId &&
       (s.State === 'completed' || s.State === 'pending') &&
