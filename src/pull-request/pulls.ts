@@ -43,6 +43,19 @@ export async function findOpenPull(
       `${pulls.length} open pull requests use branch '${branch}'; updating #${pull.number}.`,
     );
   }
+  return toOpenPull(pull);
+}
+
+/** The fields of a pull request (as listed or as created) this module works with. */
+function toOpenPull(pull: {
+  number: number;
+  html_url: string;
+  title: string;
+  body?: string | null;
+  base: { ref: string };
+  head: { sha: string };
+  labels: Array<{ name?: string | null }>;
+}): OpenPull {
   return {
     number: pull.number,
     url: pull.html_url,
@@ -75,18 +88,7 @@ export async function createPull(
       body: fields.body,
       draft,
     });
-    return {
-      created: true,
-      pull: {
-        number: data.number,
-        url: data.html_url,
-        title: data.title,
-        body: data.body ?? '',
-        base: data.base.ref,
-        headSha: data.head.sha,
-        labels: data.labels.map((l) => l.name ?? '').filter((name) => name !== ''),
-      },
-    };
+    return { created: true, pull: toOpenPull(data) };
   } catch (error) {
     const message = errorMessage(error);
     if (draft && /draft pull requests are not supported/i.test(message)) {
