@@ -525,23 +525,25 @@ export async function buildSnapshot(config: BuildConfig, deps: BuildDeps): Promi
         await checkpoints?.readyForNext(signal);
         const id = await createSnapshot(
           clients.ec2,
-          volumeId,
-          description,
           {
-            Name: `bottlerocket-ebs-snapshot ${context.repository}`,
-            ...tags,
-            [TAG_ROLE]: 'snapshot',
-            [TAG_IMAGES]: tagValue(config.images.map((i) => i.normalized).join(' ')),
-            [TAG_DIGESTS]: tagValue([...new Set(digestSummary)].join(' ')),
-            [TAG_VARIANT]: config.bottlerocketVariant,
-            [TAG_PLATFORMS]: config.platforms.join(','),
-            [TAG_SNAPSHOTTER]: config.snapshotter,
-            [TAG_LINEAGE]: lineage,
-            [TAG_ENCRYPTION]: tagValue(encryptionTag(config)),
-            ...(plan.key ? { [TAG_BUILD_KEY]: plan.key } : {}),
-            ...(baseSnapshotId ? { [TAG_BASE]: baseSnapshotId } : {}),
+            volumeId,
+            description,
+            tags: {
+              Name: `bottlerocket-ebs-snapshot ${context.repository}`,
+              ...tags,
+              [TAG_ROLE]: 'snapshot',
+              [TAG_IMAGES]: tagValue(config.images.map((i) => i.normalized).join(' ')),
+              [TAG_DIGESTS]: tagValue([...new Set(digestSummary)].join(' ')),
+              [TAG_VARIANT]: config.bottlerocketVariant,
+              [TAG_PLATFORMS]: config.platforms.join(','),
+              [TAG_SNAPSHOTTER]: config.snapshotter,
+              [TAG_LINEAGE]: lineage,
+              [TAG_ENCRYPTION]: tagValue(encryptionTag(config)),
+              ...(plan.key ? { [TAG_BUILD_KEY]: plan.key } : {}),
+              ...(baseSnapshotId ? { [TAG_BASE]: baseSnapshotId } : {}),
+            },
           },
-          signal,
+          { clock, signal },
         );
         deps.state.save(STATE_PENDING_SNAPSHOT, id);
         logger.info(`Created snapshot ${id} of ${volumeId}.`);

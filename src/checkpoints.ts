@@ -146,13 +146,7 @@ export class CheckpointChain {
         // Not this chain's signal: aborting a CreateSnapshot in flight could leave a snapshot
         // whose ID never arrives. Only cancelling the build may do that (the post step then
         // finds it by its tags).
-        const id = await createSnapshot(
-          ec2,
-          this.target.volumeId,
-          this.target.description,
-          this.target.tags,
-          this.deps.signal,
-        );
+        const id = await createSnapshot(ec2, this.target, { clock, signal: this.deps.signal });
         this.ids.push(id);
         this.lastCreatedAt = createdAt;
         this.deps.onCreated([...this.ids]);

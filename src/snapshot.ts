@@ -32,23 +32,37 @@ export function snapshotDescription(imageRefs: string[], variant: string): strin
   return `${head}(${count} listed in the snapshot's tags)`.slice(0, MAX_DESCRIPTION);
 }
 
+/** EC2 takes about one CreateSnapshot per volume every 15 s; more is refused with this code. */
+const RATE_EXCEEDED = 'SnapshotCreationPerVolumeRateExceeded';
+const RATE_RETRIES = 3;
+const RATE_RETRY_MS = 15_000;
+
+/**
+ * Starts a snapshot of `volumeId`. A refusal for the per-volume rate is the one error
+ * retried here (15 s apart, three times): the SDK's retry strategy does not know it.
+ */
 export async function createSnapshot(
   ec2: EC2Client,
-  volumeId: string,
-  description: string,
-  tags: Record<string, string>,
-  signal?: AbortSignal,
+  target: { volumeId: string; description: string; tags: Record<string, string> },
+  deps: { clock: Clock; signal?: AbortSignal | undefined },
 ): Promise<string> {
-  const out = await ec2.send(
-    new CreateSnapshotCommand({
-      VolumeId: volumeId,
-      Description: description.slice(0, MAX_DESCRIPTION),
-      TagSpecifications: tagSpecifications(['snapshot'], tags),
-    }),
-    { abortSignal: signal },
-  );
-  if (!out.SnapshotId) throw new ActionError('CreateSnapshot returned no snapshot ID.');
-  return out.SnapshotId;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const out = await ec2.send(
+        new CreateSnapshotCommand({
+          VolumeId: target.volumeId,
+          Description: target.description.slice(0, MAX_DESCRIPTION),
+          TagSpecifications: tagSpecifications(['snapshot'], target.tags),
+        }),
+        { abortSignal: deps.signal },
+      );
+      if (!out.SnapshotId) throw new ActionError('CreateSnapshot returned no snapshot ID.');
+      return out.SnapshotId;
+    } catch (error) {
+      if (awsErrorName(error) !== RATE_EXCEEDED || attempt >= RATE_RETRIES) throw error;
+      await deps.clock.sleep(RATE_RETRY_MS, deps.signal);
+    }
+  }
 }
 
 /**
