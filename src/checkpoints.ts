@@ -138,15 +138,26 @@ export class CheckpointChain {
     const { clock, logger, policy, ec2 } = this.deps;
     const signal = this.controller.signal;
     // Progress lines of checkpoints are detail: keep them out of the main log.
-    const quiet: Logger = { ...logger, info: (message) => logger.debug(message) };
+    const quiet: Logger = {
+      debug: (message) => logger.debug(message),
+      info: (message) => logger.debug(message),
+      warning: (message, annotation) => logger.warning(message, annotation),
+      error: (message, annotation) => logger.error(message, annotation),
+      notice: (message, annotation) => logger.notice(message, annotation),
+      group: (title, fn) => logger.group(title, fn),
+    };
     try {
       await clock.sleep(policy.firstAfterMs, signal);
       while (this.ids.length < policy.max) {
         const createdAt = clock.now();
         // Not this chain's signal: aborting a CreateSnapshot in flight could leave a snapshot
         // whose ID never arrives. Only cancelling the build may do that (the post step then
-        // finds it by its tags).
-        const id = await createSnapshot(ec2, this.target, { clock, signal: this.deps.signal });
+        // finds it by its tags). No waiting out EC2's rate either: that would hold up `stop`.
+        const id = await createSnapshot(ec2, this.target, {
+          clock,
+          signal: this.deps.signal,
+          rateRetries: 0,
+        });
         this.ids.push(id);
         this.lastCreatedAt = createdAt;
         this.deps.onCreated([...this.ids]);

@@ -39,12 +39,13 @@ const RATE_RETRY_MS = 15_000;
 
 /**
  * Starts a snapshot of `volumeId`. A refusal for the per-volume rate is the one error
- * retried here (15 s apart, three times): the SDK's retry strategy does not know it.
+ * retried here (15 s apart, `rateRetries` times, default 3): the SDK's retry strategy
+ * does not know it.
  */
 export async function createSnapshot(
   ec2: EC2Client,
   target: { volumeId: string; description: string; tags: Record<string, string> },
-  deps: { clock: Clock; signal?: AbortSignal | undefined },
+  deps: { clock: Clock; signal?: AbortSignal | undefined; rateRetries?: number },
 ): Promise<string> {
   for (let attempt = 0; ; attempt++) {
     try {
@@ -59,7 +60,8 @@ export async function createSnapshot(
       if (!out.SnapshotId) throw new ActionError('CreateSnapshot returned no snapshot ID.');
       return out.SnapshotId;
     } catch (error) {
-      if (awsErrorName(error) !== RATE_EXCEEDED || attempt >= RATE_RETRIES) throw error;
+      if (awsErrorName(error) !== RATE_EXCEEDED || attempt >= (deps.rateRetries ?? RATE_RETRIES))
+        throw error;
       await deps.clock.sleep(RATE_RETRY_MS, deps.signal);
     }
   }

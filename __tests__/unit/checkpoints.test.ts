@@ -178,6 +178,8 @@ describe('CheckpointChain', () => {
     const refusedReport = await refused.c.stop();
     expect(refusedReport.ids).toEqual([]);
     expect(refusedReport.stoppedBecause).toContain('request rate has been exceeded');
+    // Not waited out: that would hold up the end of the pulls.
+    expect(ec2.commandCalls(CreateSnapshotCommand)).toHaveLength(1);
   });
 
   it('ends quietly when the build is cancelled', async () => {
