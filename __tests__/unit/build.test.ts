@@ -484,6 +484,38 @@ describe('buildSnapshot', () => {
       failures: [],
     });
 
+    it('pulls and resolves images of a cached registry through the ECR pull-through cache, keeping their names', async () => {
+      const GHCR = 'ghcr.io/acme/trainer:v7';
+      const CACHED = '123456789012.dkr.ecr.us-west-2.amazonaws.com/ghcr/acme/trainer:v7';
+      aws = mockAws([
+        { ref: CACHED, platforms: ['linux/amd64', 'linux/arm64'], auth: 'ecr' },
+        ...REGISTRY,
+      ]);
+      const c = config({ images: `${GHCR}\n${PAUSE}`, 'pull-through-cache': 'ghcr.io=ghcr' });
+      const asked: string[] = [];
+      const { d, logger } = deps(aws, {
+        resolveDigests: async (images) => {
+          asked.push(...images.map((i) => i.normalized));
+          return resolved({ ...c, images: [...images] });
+        },
+      });
+      const result = await buildSnapshot(c, d);
+      expect(asked).toEqual([CACHED, PAUSE]);
+      // The build key and the report speak of the images by their own names.
+      expect(result.buildKey).toBe(buildKey(c, resolved(c).resolved));
+      expect(result.images.map((i) => [i.reference, i.status])).toEqual([
+        [GHCR, 'ok'],
+        [GHCR, 'ok'],
+        [PAUSE, 'ok'],
+        [PAUSE, 'ok'],
+      ]);
+      expect(aws.scripts[0]).toContain(`SRCS=('${CACHED}' '${PAUSE}')`);
+      expect(aws.scripts[0]).toContain(`REFS=('${GHCR}' '${PAUSE}')`);
+      expect(logger.text()).toContain(
+        `${GHCR} comes through the ECR pull-through cache: ${CACHED}`,
+      );
+    });
+
     it('reuses a completed snapshot with the same build key and launches nothing', async () => {
       aws = mockAws(REGISTRY);
       const c = config();

@@ -242,6 +242,66 @@ describe('instance script', () => {
     expect(r.stdout).not.toContain('instance-token-for');
   });
 
+  describe('through an ECR pull-through cache', () => {
+    const GHCR = 'ghcr.io/acme/trainer:v7';
+    const CACHED = '123456789012.dkr.ecr.us-west-2.amazonaws.com/ghcr/acme/trainer:v7';
+    const throughCache = (extra: Partial<ScriptPlan> = {}) =>
+      plan([GHCR, PAUSE], {
+        sources: [parseImageReference(CACHED), parseImageReference(PAUSE)],
+        platforms: ['linux/amd64', 'linux/arm64'],
+        ...extra,
+      });
+    const registry: StubImage[] = [
+      {
+        ref: CACHED,
+        platforms: ['linux/amd64', 'linux/arm64'],
+        auth: 'ecr',
+        digest: `sha256:${'7'.repeat(64)}`,
+      },
+      { ref: PAUSE, platforms: ['linux/amd64', 'linux/arm64'] },
+    ];
+
+    it('pulls from the cache with an instance-minted ECR token, names the image as pods do, and drops the cache name', async () => {
+      const r = await run(throughCache(), registry);
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+      const pulls = r.instance.read('pulls.log');
+      expect(pulls).toContain(
+        `${CACHED}\tlinux/arm64\toverlayfs\tAWS:instance-token-for-123456789012.dkr.ecr.us-west-2.amazonaws.com`,
+      );
+      expect(pulls).not.toContain('ghcr.io/');
+      expect(r.instance.read('tags.log')).toBe(`${CACHED}\t${GHCR}\n`.repeat(2));
+      // On the volume under its own name only, still labelled for the kubelet.
+      const image = r.instance.read('images/ghcr.io_acme_trainer_v7');
+      expect(image).toContain(`ref=${GHCR}`);
+      expect(image).toContain('label=io.cri-containerd.image=managed');
+      expect(image).toContain('label=io.cri-containerd.pinned=pinned');
+      expect(
+        r.instance.has('images/123456789012.dkr.ecr.us-west-2.amazonaws.com_ghcr_acme_trainer_v7'),
+      ).toBe(false);
+      expect(
+        r.report.pulls.map((x) => [x.image.normalized, x.platform, x.status, x.digest]),
+      ).toEqual([
+        [GHCR, 'linux/amd64', 'ok', `sha256:${'7'.repeat(64)}`],
+        [GHCR, 'linux/arm64', 'ok', `sha256:${'7'.repeat(64)}`],
+        [PAUSE, 'linux/amd64', 'ok', expect.any(String)],
+        [PAUSE, 'linux/arm64', 'ok', expect.any(String)],
+      ]);
+    });
+
+    it('fails the image, saying so, when it cannot be named', async () => {
+      const r = await run(throughCache({ platforms: ['linux/amd64'] }), registry, {
+        STUB_TAG_FAIL: '1',
+      });
+      expect(r.code).toBe(1);
+      expect(r.report.pulls[0]?.status).toBe('fail');
+      expect(r.report.pulls[0]?.message).toContain(
+        `pulled as ${CACHED}, but naming it ${GHCR} failed: ctr: failed to create image`,
+      );
+      expect(r.report.pulls[1]?.status).toBe('ok');
+    });
+  });
+
   it('reports an ECR token failure per platform without pulling', async () => {
     const r = await run(
       plan([PRIVATE]),
