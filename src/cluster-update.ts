@@ -89,7 +89,7 @@ export interface ClusterUpdateResult {
   updatedFiles: UpdatedFile[];
   /** Files matched by update-files, changed or not. */
   lookedAt: string[];
-  /** Every snapshot ID the matched manifests referenced before or after the rewrite: in use, never to be deleted. */
+  /** Every snapshot ID written anywhere in the matched files, before or after the rewrite: in use, never to be deleted. */
   referencedSnapshotIds: string[];
   pullRequest?: PullRequestResult;
 }
@@ -138,17 +138,12 @@ export async function updateCluster(
       ? `The manifests already use ${facts.snapshotId}; nothing to change.`
       : `Updated ${changed.length} file(s): ${changed.map((f) => f.path).join(', ')}.`,
   );
-  const referenced = new Set<string>();
-  for (const file of result.files) {
-    for (const t of file.targets) {
-      if (t.previousSnapshotId) referenced.add(t.previousSnapshotId);
-      referenced.add(t.snapshotId);
-    }
-  }
   const outcome: ClusterUpdateResult = {
     updatedFiles,
     lookedAt: result.lookedAt,
-    referencedSnapshotIds: [...referenced],
+    // Any snapshot ID anywhere in the matched files, not only the targets rewritten: node
+    // groups left out by 'targets', or that could not be rewritten, still use theirs.
+    referencedSnapshotIds: [...new Set([...result.referencedSnapshotIds, facts.snapshotId])],
   };
 
   const pr = update.pullRequest;

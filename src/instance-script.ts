@@ -101,9 +101,14 @@ WORK=$(mktemp -d) || exit 90
 trap 'rm -rf "$WORK"' EXIT
 
 # Runs a command in the host's namespaces, through the admin container.
-host() { apiclient exec admin sheltie "$@"; }
+# apiclient forwards all of its stdin to the command: give it none unless it is meant to read it
+# (a loop reading a file would otherwise lose the rest of the file to the first call).
+host() { apiclient exec admin sheltie "$@" < /dev/null; }
+host_with_stdin() { apiclient exec admin sheltie "$@"; }
 ctr_k8s() { host ctr -a "$CTR_SOCKET" -n k8s.io "$@"; }
-now_ms() { local t=\${EPOCHREALTIME/./}; echo $(( t / 1000 )); }
+# Bash 4.2 compatible throughout (the control container's bash may be that old): no
+# EPOCHREALTIME, no wait -n, and empty arrays expanded with \${a[@]+...} under set -u.
+now_ms() { date +%s%3N; }
 # One line, tabs and newlines flattened, bounded length.
 one_line() { tr '\\t\\r\\n' '   ' | sed -e 's/  */ /g' -e 's/^ //' | cut -c1-${MAX_MESSAGE_CHARS}; }
 report() { local IFS=$'\\t'; echo "$P	$*"; }
@@ -114,7 +119,7 @@ is_listed() { local r; for r in "\${REFS[@]}"; do [ "$1" = "$r" ] && return 0; d
 ecr_password() {
   local request response password
   request=$(printf '{"apiVersion":"credentialprovider.kubelet.k8s.io/v1","kind":"CredentialProviderRequest","image":"%s"}' "$1")
-  response=$(printf '%s' "$request" | host "$ECR_CREDENTIAL_PROVIDER") || return 1
+  response=$(printf '%s' "$request" | host_with_stdin "$ECR_CREDENTIAL_PROVIDER") || return 1
   password=$(printf '%s' "$response" | sed -n 's/.*"password"[[:space:]]*:[[:space:]]*"\\([^"]*\\)".*/\\1/p')
   [ -n "$password" ] || return 1
   printf '%s' "$password"
@@ -158,7 +163,7 @@ pull_image() {
   for platform in "\${PLATFORMS[@]}"; do
     log="$WORK/pull-$i-\${platform//\\//-}.log"
     start=$(now_ms)
-    if pull_with_retries "$platform" "$src" "$log" "\${user[@]}"; then
+    if pull_with_retries "$platform" "$src" "$log" \${user[@]+"\${user[@]}"}; then
       ms=$(( $(now_ms) - start ))
       # Pulled from elsewhere (a pull-through cache): give it the name pods use. The labels go along.
       if [ "$src" != "$ref" ] && ! ctr_k8s images tag --force "$src" "$ref" > "$log.tag" 2>&1; then
@@ -215,6 +220,8 @@ if [ "$PRUNE" = 1 ]; then
   while IFS= read -r name; do
     [ -n "$name" ] || continue
     case "$name" in localhost/*) continue ;; esac
+    # Listed as it is (pinned by digest), or by the name it was pulled with.
+    is_listed "$name" && continue
     is_listed "\${name%%@sha256:*}" && continue
     if ctr_k8s images rm --sync "$name" > "$WORK/rm.log" 2>&1; then
       report remove "$name"
@@ -226,11 +233,10 @@ if [ "$PRUNE" = 1 ]; then
 fi
 
 report phase pull start
-running=0
 for i in "\${!REFS[@]}"; do
+  # At most CONCURRENCY pulls at once: wait for a slot.
+  while [ "$(jobs -rp | wc -l)" -ge "$CONCURRENCY" ]; do sleep 0.2; done
   pull_image "$i" &
-  running=$(( running + 1 ))
-  if [ "$running" -ge "$CONCURRENCY" ]; then wait -n; running=$(( running - 1 )); fi
 done
 wait
 

@@ -385,25 +385,40 @@ describe('instance script', () => {
 
 describe('incremental builds', () => {
   it("removes images no longer listed, keeps Bottlerocket's own, and reports unchanged images as reused", async () => {
-    const p = plan([PAUSE, JUPYTER], { prune: true });
+    const PINNED = `docker.io/acme/tool@sha256:${'6'.repeat(64)}`;
+    const p = plan([PAUSE, JUPYTER, PINNED], { prune: true });
     instance = simulatedInstance([
       { ref: PAUSE, platforms: ['linux/amd64'], digest: `sha256:${'1'.repeat(64)}` },
       { ref: JUPYTER, platforms: ['linux/amd64'], digest: `sha256:${'3'.repeat(64)}` },
+      { ref: PINNED, platforms: ['linux/amd64'], digest: `sha256:${'6'.repeat(64)}` },
     ]);
     seedImage(instance, PAUSE, `sha256:${'1'.repeat(64)}`, ['linux/amd64']);
     seedImage(instance, JUPYTER, `sha256:${'2'.repeat(64)}`, ['linux/amd64']);
-    seedImage(instance, 'docker.io/acme/retired:1', `sha256:${'4'.repeat(64)}`, ['linux/amd64']);
+    seedImage(instance, PINNED, `sha256:${'6'.repeat(64)}`, ['linux/amd64']);
+    // Several to remove: every one of them goes (apiclient must not eat the list on stdin).
+    for (const retired of [
+      'docker.io/acme/retired:1',
+      'docker.io/acme/retired:2',
+      'ghcr.io/acme/old:9',
+    ])
+      seedImage(instance, retired, `sha256:${'4'.repeat(64)}`, ['linux/amd64']);
     seedImage(instance, 'localhost/kubernetes/pause:0.1.0', `sha256:${'5'.repeat(64)}`, [
       'linux/amd64',
     ]);
     const r = await runScript(renderInstanceScript(p), instance);
     expect(r.code).toBe(0);
     const report = parseScriptReport(r.stdout, p.images);
-    expect(report.removed).toEqual(['docker.io/acme/retired:1']);
-    expect(instance.read('removed.log')).toBe('docker.io/acme/retired:1\n');
+    expect(report.removed.sort()).toEqual([
+      'docker.io/acme/retired:1',
+      'docker.io/acme/retired:2',
+      'ghcr.io/acme/old:9',
+    ]);
+    expect(instance.read('removed.log').split('\n').filter(Boolean).sort()).toEqual(report.removed);
+    // A listed image pinned by digest is kept, and reported as already there.
     expect(report.pulls.map((x) => [x.image.normalized, x.reused])).toEqual([
       [PAUSE, true],
       [JUPYTER, false],
+      [PINNED, true],
     ]);
     expect(instance.has('images/localhost_kubernetes_pause_0.1.0')).toBe(true);
   });

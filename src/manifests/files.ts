@@ -33,6 +33,19 @@ export interface UpdateFilesResult {
   /** Every matched file, skipped ones included. */
   lookedAt: string[];
   skipped: Array<{ path: string; reason: string }>;
+  /**
+   * Every snapshot ID written anywhere in the matched files that could be read (before and
+   * after the rewrite, in any document, selected target or not, templated files included):
+   * what retention must never delete.
+   */
+  referencedSnapshotIds: string[];
+}
+
+/** EBS snapshot IDs: snap- and 8 or 17 hex digits. */
+const SNAPSHOT_ID = /\bsnap-(?:[0-9a-f]{17}|[0-9a-f]{8})\b/g;
+
+function snapshotIdsIn(text: string): string[] {
+  return text.match(SNAPSHOT_ID) ?? [];
 }
 
 export interface UpdateFilesParams {
@@ -111,6 +124,7 @@ export async function updateManifestFiles(params: UpdateFilesParams): Promise<Up
 
   const files: FileUpdate[] = [];
   const skipped: Array<{ path: string; reason: string }> = [];
+  const referenced = new Set<string>();
   for (const rel of matched) {
     const absolute = path.join(root, rel);
     const real = await realpath(absolute);
@@ -124,6 +138,7 @@ export async function updateManifestFiles(params: UpdateFilesParams): Promise<Up
       skipped.push({ path: rel, reason: 'it is not valid UTF-8 text' });
       continue;
     }
+    for (const id of snapshotIdsIn(original)) referenced.add(id);
     let result;
     try {
       result = rewriteManifest(original, options);
@@ -140,6 +155,7 @@ export async function updateManifestFiles(params: UpdateFilesParams): Promise<Up
       skipped.push({ path: rel, reason: result.skipped });
       continue;
     }
+    for (const id of snapshotIdsIn(result.content)) referenced.add(id);
     files.push({
       path: rel,
       targets: result.targets,
@@ -203,5 +219,5 @@ export async function updateManifestFiles(params: UpdateFilesParams): Promise<Up
     }
   }
 
-  return { files, lookedAt: matched, skipped };
+  return { files, lookedAt: matched, skipped, referencedSnapshotIds: [...referenced].sort() };
 }
