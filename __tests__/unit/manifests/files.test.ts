@@ -44,6 +44,34 @@ afterEach(async () => {
 });
 
 describe('updateManifestFiles', () => {
+  it('lists every snapshot ID written in the matched files as referenced: groups left out by targets, and templates', async () => {
+    const KEPT = 'snap-0123456789abcdef1';
+    const TEMPLATED = 'snap-0fedcba9876543210';
+    // A second cluster whose group is not among the targets: it keeps its snapshot.
+    await put(
+      'deploy/eksctl/other.yaml',
+      readFixture('eksctl-article.yaml')
+        .replace(OLD_SNAPSHOT, KEPT)
+        .replace('name: prefetch-mng', 'name: other-mng'),
+    );
+    await put(
+      'charts/x/templates/nc.yaml',
+      `{{ if .Values.x }}\nsnapshotID: ${TEMPLATED}\n{{ end }}\n`,
+    );
+    const result = await updateManifestFiles({
+      workspace,
+      patterns: ['deploy/eksctl/*.yaml', 'charts/x/**'],
+      options: { ...OPTIONS, targets: ['prefetch-mng'] },
+      write: false,
+      logger: new MemoryLogger(),
+    });
+    const other = result.files.find((f) => f.path === 'deploy/eksctl/other.yaml');
+    expect(other?.changed).toBe(false);
+    expect(result.referencedSnapshotIds).toEqual(
+      [KEPT, NEW_SNAPSHOT, OLD_SNAPSHOT, TEMPLATED].sort(),
+    );
+  });
+
   it('reports every matched file and writes nothing when write is false', async () => {
     const logger = new MemoryLogger();
     const result = await updateManifestFiles({
