@@ -12,6 +12,7 @@ import {
   STATE_CHECKPOINTS,
   STATE_CLEAN,
   STATE_INSTANCE_IDS,
+  STATE_INVOCATION,
   STATE_PENDING_SNAPSHOT,
   STATE_REGION,
   type BuildResult,
@@ -35,7 +36,7 @@ import {
 } from './cluster-update.js';
 import type { ActionRuntime } from './runtime.js';
 import { ecrCredentials, resolveImages } from './registry-digest.js';
-import { runContextFromEnv } from './run-context.js';
+import { newInvocationId, runContextFromEnv, type RunContext } from './run-context.js';
 import {
   checkEncryptionByDefault,
   distributeSnapshot,
@@ -109,6 +110,7 @@ async function buildAndReport(
   config: ActionConfig,
   build: BuildConfig,
   clients: AwsClients,
+  context: RunContext,
   summary: string[],
 ): Promise<SnapshotFacts> {
   const { logger } = rt;
@@ -133,7 +135,7 @@ async function buildAndReport(
     clock: rt.clock,
     logger,
     signal: rt.signal,
-    context: runContextFromEnv(rt.env),
+    context,
     state: { save: (k, v) => rt.saveState(k, v) },
     resolveDigests: (images, platforms, signal) =>
       resolveImages(images, platforms, {
@@ -196,7 +198,9 @@ export async function runMain(rt: ActionRuntime): Promise<void> {
   for (const warning of parsed.warnings) logger.warning(warning);
   const pullRequest = config.update?.pullRequest;
   if (pullRequest) rt.maskSecret(pullRequest.token);
-  const context = runContextFromEnv(rt.env);
+  // Named before anything is created, so the post step removes only what this step made.
+  const context: RunContext = { ...runContextFromEnv(rt.env), invocation: newInvocationId() };
+  rt.saveState(STATE_INVOCATION, context.invocation ?? '');
   const { region } = config.aws;
   rt.saveState(STATE_REGION, region);
   // Only a build creates resources the post step might have to remove.
@@ -206,7 +210,7 @@ export async function runMain(rt: ActionRuntime): Promise<void> {
   const summary: string[] = [];
   try {
     const facts = config.build
-      ? await buildAndReport(rt, config, config.build, clients, summary)
+      ? await buildAndReport(rt, config, config.build, clients, context, summary)
       : await promote(rt, config.snapshotId ?? '', region, clients, summary);
     const distribution = config.distribution;
     let snapshotIds: Record<string, string> = { [region]: facts.snapshotId };
@@ -284,6 +288,7 @@ export async function runPost(rt: ActionRuntime): Promise<void> {
   const instanceIds = rt.getState(STATE_INSTANCE_IDS).split(',').filter(Boolean);
   const pendingSnapshotId = rt.getState(STATE_PENDING_SNAPSHOT);
   const region = rt.getState(STATE_REGION);
+  const invocation = rt.getState(STATE_INVOCATION);
   if (!region) {
     logger.info('The main step stopped before creating anything; nothing to clean up.');
     return;
@@ -305,7 +310,9 @@ export async function runPost(rt: ActionRuntime): Promise<void> {
   try {
     const result = await cleanupAfterRun({
       ec2: clients.ec2,
-      context: runContextFromEnv(rt.env),
+      context: invocation
+        ? { ...runContextFromEnv(rt.env), invocation }
+        : runContextFromEnv(rt.env),
       logger,
       instanceIds,
       ...(pendingSnapshotId ? { pendingSnapshotId } : {}),

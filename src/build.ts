@@ -43,7 +43,7 @@ import {
 } from './instance-script.js';
 import type { Logger } from './logger.js';
 import { Progress, type PhaseRecord } from './progress.js';
-import { runKey, type RunContext } from './run-context.js';
+import { invocationKey, runKey, type RunContext } from './run-context.js';
 import {
   createSnapshot,
   deleteSnapshot,
@@ -77,6 +77,8 @@ export const STATE_INSTANCE_IDS = 'builder-instance-ids';
 export const STATE_PENDING_SNAPSHOT = 'pending-snapshot-id';
 export const STATE_CHECKPOINTS = 'checkpoint-snapshot-ids';
 export const STATE_REGION = 'region';
+/** RunContext.invocation: the post step looks for this step's resources by it. */
+export const STATE_INVOCATION = 'invocation';
 /** 'true' once the main step has removed everything it created: the post step then has nothing to do. */
 export const STATE_CLEAN = 'clean';
 
@@ -349,7 +351,7 @@ export async function buildSnapshot(config: BuildConfig, deps: BuildDeps): Promi
           logger.info(`Full build: ${base.reason}.`);
         }
       }
-      return launchBuilder(config, { ...tags, [TAG_ROLE]: 'builder' }, runKey(context), {
+      return launchBuilder(config, { ...tags, [TAG_ROLE]: 'builder' }, invocationKey(context), {
         ...(baseSnapshotId ? { baseSnapshotId } : {}),
         ec2: clients.ec2,
         logger,

@@ -10,7 +10,7 @@ import { deleteSnapshot, listOwnSnapshots } from './snapshot.js';
 import { errorMessage } from './errors.js';
 import type { Logger } from './logger.js';
 import { runKey, type RunContext } from './run-context.js';
-import { TAG_ROLE, TAG_RUN } from './tags.js';
+import { TAG_INVOCATION, TAG_ROLE, TAG_RUN } from './tags.js';
 
 export interface CleanupRequest {
   ec2: EC2Client;
@@ -32,7 +32,18 @@ export interface CleanupResult {
   errors: string[];
 }
 
-/** Builders of this run attempt that are not terminated yet, found by tag. */
+/**
+ * The tags of what this use of the action created: the run's, and its invocation's when
+ * known, so a matrix job's post step never touches a sibling job's builder.
+ */
+function ownTags(context: RunContext): Record<string, string> {
+  return {
+    [TAG_RUN]: runKey(context),
+    ...(context.invocation ? { [TAG_INVOCATION]: context.invocation } : {}),
+  };
+}
+
+/** Builders of this use of the action that are not terminated yet, found by tag. */
 export async function findRunInstances(
   ec2: EC2Client,
   context: RunContext,
@@ -42,7 +53,10 @@ export async function findRunInstances(
     const out = await ec2.send(
       new DescribeInstancesCommand({
         Filters: [
-          { Name: `tag:${TAG_RUN}`, Values: [runKey(context)] },
+          ...Object.entries(ownTags(context)).map(([key, value]) => ({
+            Name: `tag:${key}`,
+            Values: [value],
+          })),
           { Name: 'instance-state-name', Values: ['pending', 'running', 'stopping', 'stopped'] },
         ],
         ...(nextToken ? { NextToken: nextToken } : {}),
@@ -57,7 +71,7 @@ export async function findRunInstances(
   return instances.flatMap((i) => (i.InstanceId ? [i.InstanceId] : []));
 }
 
-/** Checkpoint snapshots of this run attempt, found by tag (whatever their state). */
+/** Checkpoint snapshots of this use of the action, found by tag (whatever their state). */
 export async function findRunCheckpoints(
   ec2: EC2Client,
   context: RunContext,
@@ -65,7 +79,7 @@ export async function findRunCheckpoints(
 ): Promise<string[]> {
   const snapshots = await listOwnSnapshots(
     ec2,
-    { tags: { [TAG_RUN]: runKey(context), [TAG_ROLE]: 'checkpoint' } },
+    { tags: { ...ownTags(context), [TAG_ROLE]: 'checkpoint' } },
     signal,
   );
   return snapshots.flatMap((s) => (s.SnapshotId ? [s.SnapshotId] : []));

@@ -180,8 +180,12 @@ function parseBaseSnapshot(value: string): string {
   );
 }
 
-/** EC2 allows 50 tags per resource; the action needs a few of them. */
-export const MAX_USER_TAGS = 40;
+/**
+ * EC2 allows 50 tags per resource. The action's own take up to 14 on a snapshot (Name, run,
+ * repository, invocation, role, images, digests, variant, platforms, snapshotter, lineage,
+ * encryption, build key, base) and a copy adds its source: 35 are left.
+ */
+export const MAX_USER_TAGS = 35;
 
 export function parseTags(raw: string): Record<string, string> {
   const tags: Record<string, string> = {};

@@ -2,6 +2,7 @@
  * What the action knows about the workflow run it is part of, read from the
  * runner's environment by the entry points and passed in as plain data.
  */
+import { randomBytes } from 'node:crypto';
 export interface RunContext {
   /** owner/name */
   repository: string;
@@ -14,6 +15,11 @@ export interface RunContext {
   workflow?: string;
   /** Whether the job may request an OIDC token (ACTIONS_ID_TOKEN_REQUEST_URL is set). */
   oidcAvailable: boolean;
+  /**
+   * This use of the action: a random ID the main step makes and saves for its post step.
+   * Matrix jobs and repeated steps share the run ID; this tells their resources apart.
+   */
+  invocation?: string;
 }
 
 export function runContextFromEnv(env: NodeJS.ProcessEnv): RunContext {
@@ -31,9 +37,19 @@ export function runContextFromEnv(env: NodeJS.ProcessEnv): RunContext {
   return context;
 }
 
+/** A new invocation ID: 12 hex digits. */
+export function newInvocationId(): string {
+  return randomBytes(6).toString('hex');
+}
+
 /** One value naming this run across retries of the same attempt. */
 export function runKey(context: RunContext): string {
   return `${context.repository}/${context.runId}/${context.runAttempt}`;
+}
+
+/** What tells this use of the action apart from every other: run key and invocation. */
+export function invocationKey(context: RunContext): string {
+  return context.invocation ? `${runKey(context)}/${context.invocation}` : runKey(context);
 }
 
 export function runUrl(context: RunContext): string {

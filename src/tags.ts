@@ -10,6 +10,8 @@ import { runKey, type RunContext } from './run-context.js';
 export const RESERVED_TAG_PREFIX = 'bottlerocket-ebs-snapshot:';
 
 export const TAG_RUN = `${RESERVED_TAG_PREFIX}run`;
+/** This use of the action within the run (RunContext.invocation): what the post step removes. */
+export const TAG_INVOCATION = `${RESERVED_TAG_PREFIX}invocation`;
 export const TAG_REPOSITORY = `${RESERVED_TAG_PREFIX}repository`;
 export const TAG_ROLE = `${RESERVED_TAG_PREFIX}role`;
 export const TAG_IMAGES = `${RESERVED_TAG_PREFIX}images`;
@@ -38,6 +40,7 @@ export function runTags(
     ...userTags,
     [TAG_RUN]: tagValue(runKey(context)),
     [TAG_REPOSITORY]: tagValue(context.repository),
+    ...(context.invocation ? { [TAG_INVOCATION]: context.invocation } : {}),
   };
 }
 

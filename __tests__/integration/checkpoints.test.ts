@@ -12,8 +12,11 @@ import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import {
   CreateSnapshotCommand,
   CreateVolumeCommand,
+  DescribeImagesCommand,
+  DescribeInstancesCommand,
   DescribeSnapshotsCommand,
   EC2Client,
+  RunInstancesCommand,
 } from '@aws-sdk/client-ec2';
 import { CheckpointChain, DEFAULT_CHECKPOINT_POLICY } from '../../src/checkpoints.js';
 import { cleanupAfterRun, findRunCheckpoints } from '../../src/cleanup.js';
@@ -135,5 +138,47 @@ describe('checkpoint snapshots on moto', () => {
     expect(result.errors).toEqual([]);
     expect(result.deletedCheckpoints).toEqual([left.SnapshotId]);
     expect(await findRunCheckpoints(ec2, context)).toEqual([]);
+  });
+});
+
+describe('post-step cleanup on moto, with two uses of the action in one run (a matrix)', () => {
+  it("removes only its own invocation's builder and checkpoints, never the sibling's", async () => {
+    const images = await ec2.send(new DescribeImagesCommand({}));
+    const imageId = images.Images?.[0]?.ImageId ?? '';
+    const launch = async (invocation: string) => {
+      const out = await ec2.send(
+        new RunInstancesCommand({
+          ImageId: imageId,
+          MinCount: 1,
+          MaxCount: 1,
+          InstanceType: 'm6i.xlarge',
+          TagSpecifications: [
+            {
+              ResourceType: 'instance',
+              Tags: toTagList({
+                ...runTags({ ...context, invocation }, {}),
+                [TAG_ROLE]: 'builder',
+              }),
+            },
+          ],
+        }),
+      );
+      return out.Instances?.[0]?.InstanceId ?? '';
+    };
+    const mine = await launch('aaaaaaaaaaaa');
+    const sibling = await launch('bbbbbbbbbbbb');
+    const result = await cleanupAfterRun({
+      ec2,
+      context: { ...context, invocation: 'aaaaaaaaaaaa' },
+      logger: new MemoryLogger(),
+      instanceIds: [],
+    });
+    expect(result.errors).toEqual([]);
+    expect(result.terminated).toEqual([mine]);
+    const state = async (id: string) =>
+      (await ec2.send(new DescribeInstancesCommand({ InstanceIds: [id] }))).Reservations?.[0]
+        ?.Instances?.[0]?.State?.Name;
+    expect(await state(mine)).toBe('terminated');
+    expect(await state(sibling)).toBe('running');
   });
 });

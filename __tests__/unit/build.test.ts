@@ -23,7 +23,7 @@ import {
   type BuildDeps,
 } from '../../src/build.js';
 import { VirtualClock } from '../../src/clock.js';
-import { parseInputs, type BuildConfig } from '../../src/inputs.js';
+import { MAX_USER_TAGS, parseInputs, type BuildConfig } from '../../src/inputs.js';
 import { MemoryLogger } from '../../src/logger.js';
 import type { RunContext } from '../../src/run-context.js';
 import {
@@ -629,7 +629,17 @@ describe('buildSnapshot', () => {
           Tags: [lineageTag, { Key: 'bottlerocket-ebs-snapshot:snapshotter', Value: 'overlayfs' }],
         },
       );
-      const result = await buildSnapshot(config(), deps(aws).d);
+      // As many user tags as allowed, a build key and an invocation: still within EC2's 50.
+      const userTags = Array.from({ length: MAX_USER_TAGS }, (_, i) => `k${i}=v`).join('\n');
+      const c = config({ tags: userTags });
+      const result = await buildSnapshot(
+        c,
+        deps(aws, {
+          context: { ...context, invocation: '0123456789ab' },
+          resolveDigests: async () => resolved(c),
+        }).d,
+      );
+      expect(result.buildKey).toBeDefined();
       expect(result.baseSnapshotId).toBe('snap-000000000000newer');
       expect(
         aws.ec2.commandCalls(RunInstancesCommand)[0]?.args[0].input.BlockDeviceMappings?.[0]?.Ebs
@@ -642,6 +652,8 @@ describe('buildSnapshot', () => {
         Key: 'bottlerocket-ebs-snapshot:base-snapshot',
         Value: 'snap-000000000000newer',
       });
+      // A copy adds its source tag: one more must fit.
+      expect(tags?.length).toBeLessThanOrEqual(49);
     });
 
     it('refuses a base-snapshot that does not fit, before launching', async () => {
