@@ -571,7 +571,13 @@ export async function buildSnapshot(config: BuildConfig, deps: BuildDeps): Promi
     const snapshot = await progress
       .phase(8, 'Waiting for the snapshot and cleaning up', async () => {
         // The snapshot is a point-in-time copy from here on: the builder is no longer needed.
-        await terminateBuilder('snapshot started');
+        // Failing to terminate now does not spoil the snapshot: the end of the build and the
+        // post step try again.
+        await terminateBuilder('snapshot started').catch((error: unknown) =>
+          logger.warning(
+            `Could not terminate builder ${launchedIds.join(', ')} yet: ${errorMessage(error)}. Trying again at the end.`,
+          ),
+        );
         const done = await waitForSnapshot(
           createdSnapshot,
           budget(Number.POSITIVE_INFINITY, 'the snapshot completed'),
@@ -754,7 +760,12 @@ async function planBuild(
   const key = computeBuildKey(config, resolved);
   logger.info(`Build key ${key}.`);
   if (config.reuse === 'never') return { key, images: [] };
-  const reusable = await findSnapshotByKey(deps.clients.ec2, key, signal);
+  const reusable = await findSnapshotByKey(
+    deps.clients.ec2,
+    key,
+    lineageOf(config, deps.context),
+    signal,
+  );
   if (!reusable) {
     logger.info('No completed snapshot has this build key: building.');
     return { key, images: [] };

@@ -14,7 +14,7 @@ import {
   type RunInstancesCommandInput,
 } from '@aws-sdk/client-ec2';
 import { createHash } from 'node:crypto';
-import type { Clock } from './clock.js';
+import { abortReason, type Clock } from './clock.js';
 import { ActionError, awsErrorName, errorMessage } from './errors.js';
 import type { BuildConfig, Snapshotter, VolumeConfig } from './inputs.js';
 import type { Logger } from './logger.js';
@@ -123,6 +123,9 @@ export function runInstancesInput(
   return input;
 }
 
+/** How long the RunInstances request may take. */
+const LAUNCH_REQUEST_TIMEOUT_MS = 120_000;
+
 /** Errors where another instance type or subnet may succeed. */
 const CAPACITY_ERRORS = new Set([
   'InsufficientInstanceCapacity',
@@ -161,6 +164,7 @@ export async function launchBuilder(
   const candidates = launchCandidates(config);
   const failures: string[] = [];
   for (const [index, candidate] of candidates.entries()) {
+    if (deps.signal?.aborted) throw abortReason(deps.signal);
     const imageId = await deps.imageFor(candidate.instanceType);
     // The same token for the same run, attempt and candidate makes RunInstances idempotent across SDK retries.
     const clientToken = createHash('sha256')
@@ -177,7 +181,11 @@ export async function launchBuilder(
     );
     const where = `${candidate.instanceType}${candidate.subnetId ? ` in ${candidate.subnetId}` : ''}`;
     try {
-      const out = await deps.ec2.send(new RunInstancesCommand(input), { abortSignal: deps.signal });
+      // Never cut short by cancellation: EC2 may launch the instance anyway, and its ID must
+      // arrive to be recorded and terminated. Cancellation is seen right after.
+      const out = await deps.ec2.send(new RunInstancesCommand(input), {
+        abortSignal: AbortSignal.timeout(LAUNCH_REQUEST_TIMEOUT_MS),
+      });
       const instance = out.Instances?.[0];
       if (!instance?.InstanceId) throw new ActionError('RunInstances returned no instance.');
       await deps.onLaunched(instance.InstanceId);

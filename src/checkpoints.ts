@@ -150,14 +150,9 @@ export class CheckpointChain {
       await clock.sleep(policy.firstAfterMs, signal);
       while (this.ids.length < policy.max) {
         const createdAt = clock.now();
-        // Not this chain's signal: aborting a CreateSnapshot in flight could leave a snapshot
-        // whose ID never arrives. Only cancelling the build may do that (the post step then
-        // finds it by its tags). No waiting out EC2's rate either: that would hold up `stop`.
-        const id = await createSnapshot(ec2, this.target, {
-          clock,
-          signal: this.deps.signal,
-          rateRetries: 0,
-        });
+        // The request itself is never aborted (its ID must arrive to be deleted later); no
+        // waiting out EC2's rate either: that would hold up `stop`.
+        const id = await createSnapshot(ec2, this.target, { clock, rateRetries: 0 });
         this.ids.push(id);
         this.lastCreatedAt = createdAt;
         this.deps.onCreated([...this.ids]);

@@ -39,12 +39,16 @@ export const systemClock: Clock = {
 };
 
 /**
- * Virtual time for tests and the performance model. Sleeps do not wait: when
- * every task is blocked on the clock (nothing else is queued), time jumps to
- * the earliest wake-up and those sleepers resume. Concurrent sleeps overlap as
- * they would in real time: two tasks each sleeping 10 s take 10 s, not 20 s.
- * Deterministic and instant; `advance` moves time by hand (e.g. the duration
- * of a simulated API call).
+ * Virtual time for tests and the performance model. Sleeps do not wait: once
+ * the promise jobs queued so far have run, time jumps to the earliest wake-up
+ * and those sleepers resume. Concurrent sleeps overlap as they would in real
+ * time: two tasks each sleeping 10 s take 10 s, not 20 s. `advance` moves time
+ * by hand (e.g. the duration of a simulated API call).
+ *
+ * Deterministic as long as everything else the code awaits is a promise job
+ * (mocked clients). Real I/O (a child process, HTTP) does not hold time back:
+ * while one task waits for it, another task's sleeps run on. Tests that mix
+ * both must not depend on how far virtual time got meanwhile.
  */
 export class VirtualClock implements Clock {
   private current: number;

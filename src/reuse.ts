@@ -31,12 +31,19 @@ async function completedSnapshots(
   return found.sort((a, b) => (b.StartTime?.getTime() ?? 0) - (a.StartTime?.getTime() ?? 0));
 }
 
+/**
+ * A completed snapshot of this lineage with this build key. Only this lineage's: another
+ * lineage's retention may delete its snapshots while this one's manifests point at them.
+ */
 export async function findSnapshotByKey(
   ec2: EC2Client,
   key: string,
+  lineage: string,
   signal?: AbortSignal,
 ): Promise<Snapshot | undefined> {
-  return (await completedSnapshots(ec2, { [TAG_BUILD_KEY]: key }, signal))[0];
+  return (
+    await completedSnapshots(ec2, { [TAG_BUILD_KEY]: key, [TAG_LINEAGE]: lineage }, signal)
+  )[0];
 }
 
 export function encryptionTag(config: BuildConfig): string {

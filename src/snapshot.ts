@@ -37,10 +37,14 @@ const RATE_EXCEEDED = 'SnapshotCreationPerVolumeRateExceeded';
 const RATE_RETRIES = 3;
 const RATE_RETRY_MS = 15_000;
 
+/** How long a create request may take; it is never cut short by cancellation. */
+export const CREATE_REQUEST_TIMEOUT_MS = 60_000;
+
 /**
  * Starts a snapshot of `volumeId`. A refusal for the per-volume rate is the one error
  * retried here (15 s apart, `rateRetries` times, default 3): the SDK's retry strategy
- * does not know it.
+ * does not know it. `signal` ends those waits, but never the request itself: EC2 may create
+ * the snapshot anyway, and its ID must reach the caller to be recorded and removed.
  */
 export async function createSnapshot(
   ec2: EC2Client,
@@ -55,7 +59,7 @@ export async function createSnapshot(
           Description: target.description.slice(0, MAX_DESCRIPTION),
           TagSpecifications: tagSpecifications(['snapshot'], target.tags),
         }),
-        { abortSignal: deps.signal },
+        { abortSignal: AbortSignal.timeout(CREATE_REQUEST_TIMEOUT_MS) },
       );
       if (!out.SnapshotId) throw new ActionError('CreateSnapshot returned no snapshot ID.');
       return out.SnapshotId;
@@ -106,11 +110,15 @@ export interface SnapshotWaitDeps {
   maxIntervalMs?: number;
 }
 
+/** How long a new snapshot may stay invisible to DescribeSnapshots. */
+const NOT_VISIBLE_GRACE_MS = 60_000;
+
 export async function waitForSnapshot(
   snapshotId: string,
   timeoutMs: number,
   deps: SnapshotWaitDeps,
 ): Promise<Snapshot> {
+  const started = deps.clock.now();
   let lastProgress = '';
   return pollUntil({
     what: `snapshot ${snapshotId} to complete`,
@@ -120,10 +128,21 @@ export async function waitForSnapshot(
     clock: deps.clock,
     signal: deps.signal,
     check: async () => {
-      const out = await deps.ec2.send(new DescribeSnapshotsCommand({ SnapshotIds: [snapshotId] }), {
-        abortSignal: deps.signal,
-      });
-      const snapshot = out.Snapshots?.[0];
+      let snapshot: Snapshot | undefined;
+      try {
+        const out = await deps.ec2.send(
+          new DescribeSnapshotsCommand({ SnapshotIds: [snapshotId] }),
+          { abortSignal: deps.signal },
+        );
+        snapshot = out.Snapshots?.[0];
+      } catch (error) {
+        // A snapshot just created may not be visible yet (eventual consistency).
+        if (
+          awsErrorName(error) !== 'InvalidSnapshot.NotFound' ||
+          deps.clock.now() - started > NOT_VISIBLE_GRACE_MS
+        )
+          throw error;
+      }
       const state = snapshot?.State;
       if (snapshot && state === 'completed') return { done: true, value: snapshot };
       if (state === 'error') {

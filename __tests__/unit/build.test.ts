@@ -335,6 +335,27 @@ describe('buildSnapshot', () => {
     expect(aws.scripts[0]).toContain('QUIESCE=1');
   });
 
+  it('when cancelled while RunInstances is in flight, still gets the instance ID and terminates it', async () => {
+    aws = mockAws(REGISTRY);
+    const controller = new AbortController();
+    aws.ec2.on(RunInstancesCommand).callsFake(() => {
+      controller.abort(new Error('cancelled by the runner'));
+      return { Instances: [{ InstanceId: INSTANCE_ID, State: { Name: 'pending' } }] };
+    });
+    const { d, state } = deps(aws, { signal: controller.signal });
+    const error = await failure(buildSnapshot(config(), d));
+    expect(error.message).toBe('The run was cancelled.');
+    // The request was not tied to cancellation (a real one would have been cut off).
+    const call = aws.ec2.commandCalls(RunInstancesCommand)[0];
+    const sent = (call?.args as unknown[] | undefined)?.[1] as
+      { abortSignal?: AbortSignal } | undefined;
+    expect(sent?.abortSignal?.aborted).toBe(false);
+    expect(aws.ec2.commandCalls(TerminateInstancesCommand)[0]?.args[0].input.InstanceIds).toEqual([
+      INSTANCE_ID,
+    ]);
+    expect(state.get(STATE_CLEAN)).toBe('true');
+  });
+
   it('records the builder in state as soon as it exists, for the post step', async () => {
     aws = mockAws(REGISTRY);
     const saved: Array<[string, string]> = [];
@@ -520,11 +541,24 @@ describe('buildSnapshot', () => {
       aws = mockAws(REGISTRY);
       const c = config();
       const r = resolved(c);
+      // Another lineage's snapshot with the same key is not reused: its retention may delete it.
+      aws.existingSnapshots.push({
+        SnapshotId: 'snap-0bbbbbbbbbbbbbbbb',
+        State: 'completed',
+        VolumeSize: 50,
+        Tags: [
+          { Key: 'bottlerocket-ebs-snapshot:build-key', Value: buildKey(c, r.resolved) },
+          { Key: 'bottlerocket-ebs-snapshot:lineage', Value: 'acme/other' },
+        ],
+      });
       aws.existingSnapshots.push({
         SnapshotId: 'snap-0aaaaaaaaaaaaaaaa',
         State: 'completed',
         VolumeSize: 50,
-        Tags: [{ Key: 'bottlerocket-ebs-snapshot:build-key', Value: buildKey(c, r.resolved) }],
+        Tags: [
+          { Key: 'bottlerocket-ebs-snapshot:build-key', Value: buildKey(c, r.resolved) },
+          { Key: 'bottlerocket-ebs-snapshot:lineage', Value: 'acme/platform' },
+        ],
       });
       const { d, state } = deps(aws, { resolveDigests: async () => r });
       const result = await buildSnapshot(c, d);

@@ -1,8 +1,14 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
-import { CreateSnapshotCommand, EC2Client } from '@aws-sdk/client-ec2';
+import { CreateSnapshotCommand, DescribeSnapshotsCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { mockClient } from 'aws-sdk-client-mock';
 import { VirtualClock } from '../../src/clock.js';
-import { createSnapshot, MAX_DESCRIPTION, snapshotDescription } from '../../src/snapshot.js';
+import { MemoryLogger } from '../../src/logger.js';
+import {
+  createSnapshot,
+  MAX_DESCRIPTION,
+  snapshotDescription,
+  waitForSnapshot,
+} from '../../src/snapshot.js';
 
 const ec2 = mockClient(EC2Client);
 afterEach(() => {
@@ -54,6 +60,39 @@ describe('createSnapshot', () => {
       createSnapshot(new EC2Client({}), target, { clock: new VirtualClock(0) }),
     ).rejects.toThrow('not allowed');
     expect(ec2.commandCalls(CreateSnapshotCommand)).toHaveLength(1);
+  });
+});
+
+describe('waitForSnapshot', () => {
+  const notFound = awsError('InvalidSnapshot.NotFound', "The snapshot 'snap-1' does not exist.");
+
+  it('waits for a new snapshot that is not visible yet', async () => {
+    ec2
+      .on(DescribeSnapshotsCommand)
+      .rejectsOnce(notFound)
+      .rejectsOnce(notFound)
+      .resolves({ Snapshots: [{ SnapshotId: 'snap-1', State: 'completed' }] });
+    const clock = new VirtualClock(0);
+    const snap = await waitForSnapshot('snap-1', 600_000, {
+      ec2: new EC2Client({}),
+      clock,
+      logger: new MemoryLogger(),
+    });
+    expect(snap.State).toBe('completed');
+  });
+
+  it('fails when the snapshot stays invisible past a minute', async () => {
+    ec2.on(DescribeSnapshotsCommand).rejects(notFound);
+    const clock = new VirtualClock(0);
+    await expect(
+      waitForSnapshot('snap-1', 600_000, {
+        ec2: new EC2Client({}),
+        clock,
+        logger: new MemoryLogger(),
+      }),
+    ).rejects.toThrow('does not exist');
+    expect(clock.now()).toBeGreaterThan(60_000);
+    expect(clock.now()).toBeLessThan(90_000);
   });
 });
 
