@@ -370,7 +370,7 @@ export class ManifestEditor {
       if (!this.mayEdit(value, what)) return undefined;
       const [start, end] = value.range;
       const map: NewMap = { entries: [], style: parent.style, keyStyle: this.keyStyle(owner) };
-      if (start === end) {
+      if (start === end && !owner.flow) {
         // `key:` with nothing after it: an indented block under the key, after any comment.
         const keyOffset = (pair.key as Node | null)?.range?.[0] ?? start;
         const indent = keyOffset - lineStartOf(this.source, keyOffset) + this.indentStep;
@@ -390,10 +390,12 @@ export class ManifestEditor {
           },
         });
       } else {
-        // An explicit null (`ebs: null`, `ebs: ~`): replaced by a flow mapping.
+        // An explicit null (`ebs: null`, `ebs: ~`), or nothing inside a flow mapping
+        // (`{ebs: }`): replaced by a flow mapping.
+        const space = this.source[start - 1] === ':' ? ' ' : '';
         this.attachments.push({
           map,
-          apply: (m) => ({ start, end, text: `{${this.renderFlow(m)}}`, depth: 0 }),
+          apply: (m) => ({ start, end, text: `${space}{${this.renderFlow(m)}}`, depth: 0 }),
         });
       }
       return { created: map };

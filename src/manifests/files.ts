@@ -125,13 +125,27 @@ export async function updateManifestFiles(params: UpdateFilesParams): Promise<Up
   const files: FileUpdate[] = [];
   const skipped: Array<{ path: string; reason: string }> = [];
   const referenced = new Set<string>();
-  for (const rel of matched) {
-    const absolute = path.join(root, rel);
-    const real = await realpath(absolute);
+  const seen = new Set<string>();
+  for (const matchedRel of matched) {
+    const real = await realpath(path.join(root, matchedRel));
     if (!isInside(root, real)) {
-      skipped.push({ path: rel, reason: 'it is a link to a file outside the workspace' });
+      skipped.push({ path: matchedRel, reason: 'it is a link to a file outside the workspace' });
       continue;
     }
+    // A link inside the workspace is edited (and committed) as the file it points to, once:
+    // a pull request cannot replace a symbolic link with a file.
+    const rel = path.relative(root, real).split(path.sep).join('/');
+    if (seen.has(rel) || (rel !== matchedRel && matched.includes(rel))) {
+      if (rel !== matchedRel) {
+        skipped.push({
+          path: matchedRel,
+          reason: `it is a link to ${rel}, which is updated itself`,
+        });
+      }
+      continue;
+    }
+    seen.add(rel);
+    const absolute = path.join(root, rel);
     const bytes = await readFile(absolute);
     const original = bytes.toString('utf8');
     if (!Buffer.from(original, 'utf8').equals(bytes)) {

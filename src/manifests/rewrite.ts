@@ -98,9 +98,21 @@ export function rewriteManifest(source: string, options: RewriteOptions): Rewrit
     }
   }
 
+  const content = ed.content();
+  // A safety net for the text edits: what is written must still be YAML.
+  if (content !== source) {
+    const broken = parseAllDocuments(content, { prettyErrors: false })
+      .flatMap((doc) => doc.errors)
+      .at(0);
+    if (broken) {
+      throw new Error(
+        `Rewriting the manifest produced invalid YAML (${broken.message}); nothing is written. Please report this with the file.`,
+      );
+    }
+  }
   const byLine = (a: { line: number }, b: { line: number }) => a.line - b.line;
   return {
-    content: ed.content(),
+    content,
     targets: [...ed.targets].sort(byLine),
     warnings: [...ed.warnings].sort(byLine),
     notices: [...ed.notices].sort(byLine),

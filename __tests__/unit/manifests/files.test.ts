@@ -295,6 +295,46 @@ describe('updateManifestFiles', () => {
     );
   });
 
+  it('edits a link inside the workspace as the file it points to, once', async () => {
+    await symlink('karpenter/nodeclass.yaml', path.join(workspace, 'deploy/alias.yaml'));
+    await symlink('../deploy/karpenter/nodeclass.yaml', path.join(workspace, 'docs/nc.yaml'));
+    const result = await updateManifestFiles({
+      workspace,
+      patterns: ['deploy/alias.yaml', 'deploy/karpenter/nodeclass.yaml', 'docs/nc.yaml'],
+      options: OPTIONS,
+      write: true,
+      logger: new MemoryLogger(),
+    });
+    // Reported (and so committed) under the real path only.
+    expect(result.files.map((f) => [f.path, f.changed])).toEqual([
+      ['deploy/karpenter/nodeclass.yaml', true],
+    ]);
+    expect(result.skipped).toEqual([
+      {
+        path: 'deploy/alias.yaml',
+        reason: 'it is a link to deploy/karpenter/nodeclass.yaml, which is updated itself',
+      },
+      {
+        path: 'docs/nc.yaml',
+        reason: 'it is a link to deploy/karpenter/nodeclass.yaml, which is updated itself',
+      },
+    ]);
+    expect(await read('deploy/karpenter/nodeclass.yaml')).toContain(NEW_SNAPSHOT);
+  });
+
+  it('edits a link whose target was not matched under the target path', async () => {
+    await symlink('karpenter/nodeclass.yaml', path.join(workspace, 'deploy/alias.yaml'));
+    const result = await updateManifestFiles({
+      workspace,
+      patterns: ['deploy/alias.yaml'],
+      options: OPTIONS,
+      write: true,
+      logger: new MemoryLogger(),
+    });
+    expect(result.files.map((f) => f.path)).toEqual(['deploy/karpenter/nodeclass.yaml']);
+    expect(await read('deploy/karpenter/nodeclass.yaml')).toContain(NEW_SNAPSHOT);
+  });
+
   it('keeps CRLF files CRLF on disk', async () => {
     await put('deploy/windows.yaml', readFixture('crlf.yaml'));
     await updateManifestFiles({

@@ -315,6 +315,11 @@ describe('Karpenter node classes', () => {
       expect(result.content).toBe(`${source}        snapshotID: ${NEW}\n`);
     });
 
+    it('fills an empty ebs inside a flow mapping with a flow mapping (valid YAML)', () => {
+      const source = nodeClass('    - {deviceName: /dev/xvdb, ebs: }');
+      expect(run(source).content).toBe(source.replace('ebs: }', `ebs: {snapshotID: ${NEW}}}`));
+    });
+
     it('replaces an explicit null ebs with a flow mapping', () => {
       const source = nodeClass('    - deviceName: /dev/xvdb\n      ebs: ~');
       expect(run(source).content).toBe(source.replace('ebs: ~', `ebs: {snapshotID: ${NEW}}`));
