@@ -7,7 +7,12 @@ import { DescribeSnapshotsCommand, type EC2Client } from '@aws-sdk/client-ec2';
 import { ActionError, awsErrorName, errorMessage } from './errors.js';
 import type { UpdateConfig } from './inputs.js';
 import type { Logger } from './logger.js';
-import { updateManifestFiles, type FileUpdate } from './manifests/index.js';
+import {
+  rewriteManifest,
+  updateManifestFiles,
+  type FileUpdate,
+  type RewriteOptions,
+} from './manifests/index.js';
 import { renderPullRequestBody, type PullRequestBodyImage } from './pull-request-body.js';
 import { createOrUpdatePullRequest, type Octokit, type PullRequestResult } from './pull-request.js';
 import { runUrl, type RunContext } from './run-context.js';
@@ -117,17 +122,18 @@ export async function updateCluster(
   deps: ClusterUpdateDeps,
 ): Promise<ClusterUpdateResult> {
   const { logger, context } = deps;
+  const options: RewriteOptions = {
+    snapshotId: facts.snapshotId,
+    requiredSizeGiB: facts.volumeSizeGiB,
+    targets: update.targets,
+    ...(update.volumeInitializationRate !== undefined
+      ? { volumeInitializationRate: update.volumeInitializationRate }
+      : {}),
+  };
   const result = await updateManifestFiles({
     workspace: deps.workspace,
     patterns: update.patterns,
-    options: {
-      snapshotId: facts.snapshotId,
-      requiredSizeGiB: facts.volumeSizeGiB,
-      targets: update.targets,
-      ...(update.volumeInitializationRate !== undefined
-        ? { volumeInitializationRate: update.volumeInitializationRate }
-        : {}),
-    },
+    options,
     write: true,
     logger,
   });
@@ -188,7 +194,13 @@ export async function updateCluster(
           `Point Bottlerocket data volumes at ${facts.snapshotId}\n\nBuilt by ${runUrl(context)}`,
         labels: pr.labels,
         draft: pr.draft,
-        files: changed.map((f) => ({ path: f.path, content: f.content })),
+        files: changed.map((f) => ({
+          path: f.path,
+          content: f.content,
+          original: f.original,
+          // The base branch may hold another version: the same edit is made to it.
+          reapply: (text: string) => rewriteManifest(text, options).content,
+        })),
       },
       logger,
     );

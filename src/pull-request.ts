@@ -27,6 +27,7 @@ import {
   getRepository,
   gitBlobSha,
   listTree,
+  readBlob,
   type DesiredFile,
 } from './pull-request/git-data.js';
 import {
@@ -45,6 +46,14 @@ export interface FileChange {
   path: string;
   /** New full content, UTF-8. */
   content: string;
+  /** The content the change was made to (the checkout's copy). */
+  original?: string;
+  /**
+   * Makes the same change to another version of the file. Used when the base branch's copy
+   * is not `original` (it moved on since the checkout, or is another branch), so the pull
+   * request never reverts what is on the base.
+   */
+  reapply?: (content: string) => string;
 }
 
 export interface PullRequestRequest {
@@ -96,7 +105,7 @@ export async function createOrUpdatePullRequest(
   };
   const branch = branchName(request.branch);
   if (!branch) throw new ActionError('The pull request branch name is empty.');
-  const files = validateFiles(request.files);
+  const validated = validateFiles(request.files);
   const labels = normalizeLabels(request.labels);
   const body = fitBody(request.body, logger);
 
@@ -113,7 +122,8 @@ export async function createOrUpdatePullRequest(
   const baseTree = await listTree(ctx, baseCommit.treeSha);
   logger.info(`Base branch '${base}' is at ${baseHead}.`);
 
-  const current = await blobsAtBase(ctx, baseHead, baseTree, files);
+  const current = await blobsAtBase(ctx, baseHead, baseTree, validated);
+  const files = await onBase(ctx, base, current, validated);
   const desired: DesiredFile[] = files.map((file) => ({
     ...file,
     blobSha: gitBlobSha(file.content),
@@ -195,6 +205,44 @@ export async function createOrUpdatePullRequest(
     base,
     commitSha,
   };
+}
+
+/**
+ * The files as the pull request must write them: a file whose copy on the base is not the one
+ * the change was made to gets the change made to the base's copy instead.
+ */
+async function onBase(
+  ctx: Context,
+  base: string,
+  current: Map<string, { sha: string }>,
+  files: FileChange[],
+): Promise<FileChange[]> {
+  const out: FileChange[] = [];
+  for (const file of files) {
+    const atBase = current.get(file.path);
+    if (file.original === undefined) {
+      out.push(file);
+      continue;
+    }
+    if (!atBase) {
+      ctx.logger.warning(
+        `${file.path} is not on '${base}': the pull request adds it. If the repository is checked out in a subdirectory of the workspace, the paths are off by that directory.`,
+      );
+      out.push(file);
+      continue;
+    }
+    const unchanged = atBase.sha === gitBlobSha(file.original);
+    if (unchanged || atBase.sha === gitBlobSha(file.content) || !file.reapply) {
+      out.push(file);
+      continue;
+    }
+    const baseContent = await readBlob(ctx, atBase.sha);
+    ctx.logger.info(
+      `${file.path} on '${base}' is not the checked-out copy (it changed since, or the workflow ran on another branch): the change is made to '${base}''s version.`,
+    );
+    out.push({ ...file, original: baseContent, content: file.reapply(baseContent) });
+  }
+  return out;
 }
 
 // ---------------------------------------------------------------- inputs

@@ -505,6 +505,19 @@ export async function startGitHubFake(initial: GitHubFakeInit): Promise<GitHubFa
       }
       if (kind === 'trees' && rest.length === 2 && method === 'POST') return createTree(repo, body);
       if (kind === 'blobs' && rest.length === 2 && method === 'POST') return createBlob(repo, body);
+      if (kind === 'blobs' && rest.length === 3 && method === 'GET') {
+        const bytes = repo.blobs.get(rest[2] ?? '');
+        if (!bytes) throw new HttpError(404, 'Not Found');
+        return {
+          status: 200,
+          body: {
+            sha: rest[2],
+            size: bytes.length,
+            encoding: 'base64',
+            content: bytes.toString('base64'),
+          },
+        };
+      }
       throw new HttpError(404, 'Not Found');
     }
 

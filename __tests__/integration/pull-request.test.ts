@@ -98,6 +98,34 @@ async function rejection(promise: Promise<unknown>): Promise<Error> {
 
 describe('createOrUpdatePullRequest', () => {
   it(
+    'makes the change to the base branch version when the base moved on since the checkout, never reverting it',
+    async () => {
+      const { fake, octokit, logger } = await setup();
+      // Someone merged an edit to the node class while the snapshot was being built.
+      const merged = 'kind: EC2NodeClass\n# reviewed by the platform team\nsnapshotID: snap-0aaa\n';
+      fake.push(FULL, 'main', { 'karpenter/nodeclass.yaml': merged }, 'Edit the node class');
+      const reapply = (text: string) => text.replace('snap-0aaa', 'snap-0bbb');
+      const files = Object.entries(NEW_FILES).map(([path, content]) => ({
+        path,
+        content,
+        original: BASE_FILES[path as keyof typeof BASE_FILES],
+        reapply,
+      }));
+      const result = await createOrUpdatePullRequest(octokit, pr({ files }), logger);
+      expect(result.operation).toBe('created');
+      expect(fake.files(FULL, BRANCH)).toEqual({
+        ...BASE_FILES,
+        'clusters/prod.yaml': NEW_FILES['clusters/prod.yaml'],
+        'karpenter/nodeclass.yaml': merged.replace('snap-0aaa', 'snap-0bbb'),
+      });
+      expect(logger.text()).toContain(
+        "karpenter/nodeclass.yaml on 'main' is not the checked-out copy",
+      );
+    },
+    TIMEOUT,
+  );
+
+  it(
     'creates the branch, a signed commit and the pull request',
     async () => {
       const { fake, octokit, logger } = await setup();

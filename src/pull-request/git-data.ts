@@ -148,6 +148,22 @@ export async function blobsAtBase(
   return found;
 }
 
+/** A blob's content, as UTF-8 text. */
+export async function readBlob(ctx: Context, sha: string): Promise<string> {
+  try {
+    const { data } = await ctx.octokit.rest.git.getBlob({
+      owner: ctx.owner,
+      repo: ctx.repo,
+      file_sha: sha,
+    });
+    return Buffer.from(data.content, data.encoding === 'base64' ? 'base64' : 'utf8').toString(
+      'utf8',
+    );
+  } catch (error) {
+    throw toActionError(ctx, error, 'contents', `read blob ${sha}`);
+  }
+}
+
 /** One path through the contents API: for repositories whose tree is too large to list at once. */
 async function contentEntry(
   ctx: Context,
