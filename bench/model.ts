@@ -184,7 +184,10 @@ async function simulate(
             State: 'completed' as const,
             VolumeSize: 50,
             StartTime: new Date(0),
-            Tags: [{ Key: 'bottlerocket-ebs-snapshot:build-key', Value: scenario.cachedKey }],
+            Tags: [
+              { Key: 'bottlerocket-ebs-snapshot:build-key', Value: scenario.cachedKey },
+              { Key: 'bottlerocket-ebs-snapshot:lineage', Value: 'acme/platform' },
+            ],
           },
         ]
       : []),
@@ -306,11 +309,12 @@ async function simulate(
         Filters?: Array<{ Name?: string; Values?: string[] }>;
       }) => {
         if (!input.SnapshotIds) {
-          const wanted = input.Filters?.find((f) => f.Name?.startsWith('tag:'));
+          // Every tag filter must match, as in EC2.
+          const wanted = (input.Filters ?? []).filter((f) => f.Name?.startsWith('tag:'));
           return call({
             Snapshots: existing.filter((s) =>
-              s.Tags.some(
-                (t) => `tag:${t.Key}` === wanted?.Name && wanted?.Values?.includes(t.Value),
+              wanted.every((f) =>
+                s.Tags.some((t) => `tag:${t.Key}` === f.Name && f.Values?.includes(t.Value)),
               ),
             ),
           });

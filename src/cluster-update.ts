@@ -156,14 +156,6 @@ export async function updateCluster(
   if (!pr) return outcome;
   if (!deps.octokit)
     throw new ActionError('A pull request was asked for but no GitHub client is available.');
-  if (changed.length === 0) {
-    outcome.pullRequest = {
-      operation: 'unchanged',
-      branch: pr.branch,
-      base: pr.base ?? context.branch ?? '',
-    };
-    return outcome;
-  }
   const [owner, repo] = context.repository.split('/');
   if (!owner || !repo)
     throw new ActionError(`GITHUB_REPOSITORY '${context.repository}' is not owner/name.`);

@@ -98,6 +98,22 @@ async function rejection(promise: Promise<unknown>): Promise<Error> {
 
 describe('createOrUpdatePullRequest', () => {
   it(
+    'flags an open pull request as no longer needed when the base already has the content',
+    async () => {
+      const { fake, octokit, logger } = await setup();
+      await createOrUpdatePullRequest(octokit, pr(), new MemoryLogger());
+      // The same change reached main some other way: the pull request would now do nothing.
+      fake.push(FULL, 'main', NEW_FILES, 'Point the nodes at snap-0bbb by hand');
+      const result = await createOrUpdatePullRequest(octokit, pr({ files: [] }), logger);
+      expect(result).toMatchObject({ operation: 'unchanged', number: 1 });
+      expect(logger.messages('warning').join('\n')).toContain(
+        "already has the new content on 'main', so pull request #1",
+      );
+    },
+    TIMEOUT,
+  );
+
+  it(
     'makes the change to the base branch version when the base moved on since the checkout, never reverting it',
     async () => {
       const { fake, octokit, logger } = await setup();
