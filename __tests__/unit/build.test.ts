@@ -541,25 +541,21 @@ describe('buildSnapshot', () => {
       aws = mockAws(REGISTRY);
       const c = config();
       const r = resolved(c);
-      // Another lineage's snapshot with the same key is not reused: its retention may delete it.
-      aws.existingSnapshots.push({
-        SnapshotId: 'snap-0bbbbbbbbbbbbbbbb',
-        State: 'completed',
+      // Another lineage's snapshot with the same key (listed first) is not reused: that
+      // lineage's retention may delete it.
+      const keyed = (id: string, lineage: string) => ({
+        SnapshotId: id,
+        State: 'completed' as const,
         VolumeSize: 50,
         Tags: [
           { Key: 'bottlerocket-ebs-snapshot:build-key', Value: buildKey(c, r.resolved) },
-          { Key: 'bottlerocket-ebs-snapshot:lineage', Value: 'acme/other' },
+          { Key: 'bottlerocket-ebs-snapshot:lineage', Value: lineage },
         ],
       });
-      aws.existingSnapshots.push({
-        SnapshotId: 'snap-0aaaaaaaaaaaaaaaa',
-        State: 'completed',
-        VolumeSize: 50,
-        Tags: [
-          { Key: 'bottlerocket-ebs-snapshot:build-key', Value: buildKey(c, r.resolved) },
-          { Key: 'bottlerocket-ebs-snapshot:lineage', Value: 'acme/platform' },
-        ],
-      });
+      aws.existingSnapshots.push(
+        keyed('snap-0bbbbbbbbbbbbbbbb', 'acme/other'),
+        keyed('snap-0aaaaaaaaaaaaaaaa', 'acme/platform'),
+      );
       const { d, state } = deps(aws, { resolveDigests: async () => r });
       const result = await buildSnapshot(c, d);
       expect(result.cacheHit).toBe(true);
