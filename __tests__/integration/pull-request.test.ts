@@ -98,6 +98,40 @@ async function rejection(promise: Promise<unknown>): Promise<Error> {
 
 describe('createOrUpdatePullRequest', () => {
   it(
+    'never points an existing branch at the base head (a pull request on it would be closed), even with no pull request open',
+    async () => {
+      // A branch left from an earlier, closed pull request; an overlapping run may open one on it.
+      const { fake, octokit, logger } = await setup({
+        repos: [
+          {
+            owner: OWNER,
+            name: REPO,
+            files: BASE_FILES,
+            branches: { [BRANCH]: { 'old.txt': 'left over\n' } },
+          },
+        ],
+      });
+      const baseHead = fake.head(FULL, 'main') as string;
+      const result = await createOrUpdatePullRequest(octokit, pr(), logger);
+      expect(result.operation).toBe('created');
+      const branchWrites = fake.requests.filter(
+        (r) =>
+          r.method !== 'GET' &&
+          (r.path.endsWith(`/git/refs/heads/${BRANCH}`) ||
+            (r.path.endsWith('/git/refs') &&
+              (r.body as { ref?: string }).ref === `refs/heads/${BRANCH}`)),
+      );
+      expect(branchWrites.length).toBeGreaterThan(0);
+      for (const write of branchWrites) {
+        expect((write.body as { sha?: string }).sha).not.toBe(baseHead);
+      }
+      expect(fake.files(FULL, BRANCH)).toEqual({ ...BASE_FILES, ...NEW_FILES });
+      expect(fake.head(FULL, `${BRANCH}${STAGING_BRANCH_SUFFIX}`)).toBeUndefined();
+    },
+    TIMEOUT,
+  );
+
+  it(
     'flags an open pull request as no longer needed when the base already has the content',
     async () => {
       const { fake, octokit, logger } = await setup();

@@ -23,7 +23,7 @@ interface WritePlan {
   baseTreeSha: string;
   message: string;
   files: DesiredFile[];
-  /** An open pull request uses `branch`: never point it at the base head, even briefly. */
+  /** An open pull request uses `branch` (the branch then exists too). */
   pullOpen: boolean;
 }
 
@@ -69,9 +69,12 @@ async function commitWithGraphql(
   plan: WritePlan,
   branchExists: boolean,
 ): Promise<string> {
-  // createCommitOnBranch only appends to an existing branch: start the branch
-  // it commits to at the base head.
-  const target = plan.pullOpen ? `${plan.branch}${STAGING_BRANCH_SUFFIX}` : plan.branch;
+  // createCommitOnBranch only appends to an existing branch: start the branch it commits to at
+  // the base head. An existing branch is never reset to the base head, even briefly: a pull
+  // request on it (open, or opened meanwhile by an overlapping run) would be closed by GitHub.
+  // The commit is made on a staging branch and the branch moved to it in one step.
+  const target =
+    plan.pullOpen || branchExists ? `${plan.branch}${STAGING_BRANCH_SUFFIX}` : plan.branch;
   if (target === plan.branch) {
     await setRef(ctx, target, plan.baseHead, branchExists);
   } else {
