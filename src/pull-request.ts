@@ -156,7 +156,7 @@ export async function createOrUpdatePullRequest(
     };
   }
 
-  if (open && (await branchHasContent(ctx, open.headSha, baseHead, baseTree, desired))) {
+  if (open && (await branchHasContent(ctx, open.headSha, baseHead, baseTree, desired, changed))) {
     logger.info(
       `Pull request #${open.number} already holds this content on top of '${base}' (${open.headSha}).`,
     );

@@ -521,6 +521,27 @@ export async function startGitHubFake(initial: GitHubFakeInit): Promise<GitHubFa
       throw new HttpError(404, 'Not Found');
     }
 
+    if (area === 'compare' && method === 'GET' && rest.length === 2) {
+      // GET /repos/{o}/{r}/compare/{base}...{head}: the files that differ, with blob SHAs.
+      const [baseRef = '', headRef = ''] = (rest[1] ?? '').split('...');
+      const baseSha = repo.refs.get(baseRef) ?? baseRef;
+      const headSha = repo.refs.get(headRef) ?? headRef;
+      if (!repo.commits.has(baseSha) || !repo.commits.has(headSha)) {
+        throw new HttpError(404, 'Not Found');
+      }
+      const before = treeOf(repo, baseSha);
+      const after = treeOf(repo, headSha);
+      const files = [...new Set([...before.keys(), ...after.keys()])]
+        .sort()
+        .filter((path) => before.get(path)?.sha !== after.get(path)?.sha)
+        .map((path) => ({
+          filename: path,
+          status: !before.has(path) ? 'added' : !after.has(path) ? 'removed' : 'modified',
+          sha: after.get(path)?.sha ?? null,
+        }));
+      return { status: 200, body: { status: 'ahead', ahead_by: 1, behind_by: 0, files } };
+    }
+
     if (area === 'contents' && method === 'GET') {
       return getContents(repo, rest.slice(1).join('/'), query['ref']);
     }

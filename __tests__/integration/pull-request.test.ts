@@ -674,6 +674,31 @@ describe('createOrUpdatePullRequest', () => {
         logger,
       );
       expect(unchanged.operation).toBe('unchanged');
+
+      // A rerun with the same content (plus a file that is the same as on the base) finds the
+      // pull request already holds it, through GitHub's comparison: no new commit.
+      const head = fake.head(FULL, BRANCH);
+      const again = await createOrUpdatePullRequest(
+        octokit,
+        pr({
+          files: [...changes(NEW_FILES), { path: 'README.md', content: BASE_FILES['README.md'] }],
+        }),
+        logger,
+      );
+      expect(again).toMatchObject({ operation: 'unchanged', commitSha: head });
+      expect(fake.head(FULL, BRANCH)).toBe(head);
+      expect(fake.requests.map(line)).toContain(
+        `GET /repos/${FULL}/compare/${fake.head(FULL, 'main')}...${head}`,
+      );
+
+      // Different content: rewritten.
+      const newer = await createOrUpdatePullRequest(
+        octokit,
+        pr({ files: changes(NEWER_FILES) }),
+        logger,
+      );
+      expect(newer.operation).toBe('updated');
+      expect(fake.head(FULL, BRANCH)).not.toBe(head);
     },
     TIMEOUT,
   );

@@ -186,13 +186,17 @@ async function contentEntry(
   }
 }
 
-/** Whether `headSha` is one commit on top of `baseHead` whose tree is the base tree with the desired files. */
+/**
+ * Whether `headSha` is one commit on top of `baseHead` whose tree is the base tree with the
+ * desired files (`differing`: those of them whose content is not the base's).
+ */
 export async function branchHasContent(
   ctx: Context,
   headSha: string,
   baseHead: string,
   baseTree: TreeListing,
   desired: DesiredFile[],
+  differing: DesiredFile[],
 ): Promise<boolean> {
   const head = await getCommit(ctx, headSha);
   if (head.parents.length !== 1 || head.parents[0] !== baseHead) {
@@ -201,9 +205,9 @@ export async function branchHasContent(
     );
     return false;
   }
-  if (baseTree.truncated) return false;
+  if (baseTree.truncated) return commitChangesOnly(ctx, baseHead, headSha, differing);
   const headTree = await listTree(ctx, head.treeSha);
-  if (headTree.truncated) return false;
+  if (headTree.truncated) return commitChangesOnly(ctx, baseHead, headSha, differing);
   const wanted = new Map(desired.map((file) => [file.path, file.blobSha]));
   const paths = new Set([...baseTree.entries.keys(), ...headTree.entries.keys(), ...wanted.keys()]);
   for (const path of paths) {
@@ -220,6 +224,41 @@ export async function branchHasContent(
     }
   }
   return true;
+}
+
+/** GitHub lists at most this many files in a comparison. */
+const COMPARE_FILE_LIMIT = 300;
+
+/**
+ * For trees too large to list: whether the files `headSha` changes against `baseHead` are
+ * exactly `differing`, with the desired content (GitHub's comparison of the two).
+ */
+async function commitChangesOnly(
+  ctx: Context,
+  baseHead: string,
+  headSha: string,
+  differing: DesiredFile[],
+): Promise<boolean> {
+  let files;
+  try {
+    const { data } = await ctx.octokit.rest.repos.compareCommitsWithBasehead({
+      owner: ctx.owner,
+      repo: ctx.repo,
+      basehead: `${baseHead}...${headSha}`,
+    });
+    files = data.files ?? [];
+  } catch (error) {
+    throw toActionError(ctx, error, 'contents', 'compare the pull request branch with the base');
+  }
+  const wanted = new Map(differing.map((file) => [file.path, file.blobSha]));
+  const same =
+    files.length < COMPARE_FILE_LIMIT &&
+    files.length === wanted.size &&
+    files.every((f) => f.status !== 'removed' && wanted.get(f.filename) === f.sha);
+  if (!same) {
+    ctx.logger.info('The pull request branch differs from the new content: rewriting it.');
+  }
+  return same;
 }
 
 /** Points `heads/{branch}` at `sha`, creating the ref or force-moving it. */
