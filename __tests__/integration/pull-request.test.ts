@@ -21,6 +21,7 @@ import {
   type GitHubFakeInit,
   type RecordedRequest,
 } from '../../test-support/github-fake.js';
+import { rejectionOf } from '../../test-support/rejection.js';
 
 const TIMEOUT = 20_000;
 const TOKEN = 'test-token';
@@ -86,15 +87,6 @@ afterEach(async () => {
 
 const line = (r: RecordedRequest) => `${r.method} ${r.path}`;
 const writes = (requests: RecordedRequest[]) => requests.filter((r) => r.method !== 'GET');
-
-async function rejection(promise: Promise<unknown>): Promise<Error> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error('expected a rejection');
-}
 
 describe('createOrUpdatePullRequest', () => {
   it(
@@ -469,7 +461,7 @@ describe('createOrUpdatePullRequest', () => {
     'reports a missing base branch',
     async () => {
       const { fake, octokit, logger } = await setup();
-      const error = await rejection(
+      const error = await rejectionOf(
         createOrUpdatePullRequest(octokit, pr({ base: 'nope' }), logger),
       );
       expect(error).toBeInstanceOf(ActionError);
@@ -485,7 +477,7 @@ describe('createOrUpdatePullRequest', () => {
     'reports a repository the token cannot see',
     async () => {
       const { octokit, logger } = await setup();
-      const error = await rejection(
+      const error = await rejectionOf(
         createOrUpdatePullRequest(octokit, pr({ repo: 'secret', base: 'main' }), logger),
       );
       expect(error).toBeInstanceOf(ActionError);
@@ -500,7 +492,7 @@ describe('createOrUpdatePullRequest', () => {
     'rejects a pull request branch that is the base branch',
     async () => {
       const { fake, octokit, logger } = await setup();
-      const error = await rejection(
+      const error = await rejectionOf(
         createOrUpdatePullRequest(octokit, pr({ workflowBranch: BRANCH }), logger),
       );
       expect(error).toBeInstanceOf(ActionError);
@@ -514,7 +506,7 @@ describe('createOrUpdatePullRequest', () => {
     'explains how to let GitHub Actions create pull requests',
     async () => {
       const { fake, octokit, logger } = await setup({ forbidPullRequestCreation: true });
-      const error = await rejection(createOrUpdatePullRequest(octokit, pr(), logger));
+      const error = await rejectionOf(createOrUpdatePullRequest(octokit, pr(), logger));
       expect(error).toBeInstanceOf(ActionError);
       expect(error.message).toContain(
         'Settings > Actions > General > Workflow permissions > "Allow GitHub Actions to create and approve pull requests"',
@@ -530,7 +522,7 @@ describe('createOrUpdatePullRequest', () => {
     'asks for contents: write when the token cannot push',
     async () => {
       const { fake, octokit, logger } = await setup({ readOnlyContents: true });
-      const error = await rejection(createOrUpdatePullRequest(octokit, pr(), logger));
+      const error = await rejectionOf(createOrUpdatePullRequest(octokit, pr(), logger));
       expect(error).toBeInstanceOf(ActionError);
       expect(error.message).toContain('permissions: contents: write');
       expect(error.message).toContain('Resource not accessible by integration');
@@ -544,7 +536,7 @@ describe('createOrUpdatePullRequest', () => {
     'asks for contents: write when createCommitOnBranch is forbidden, without falling back',
     async () => {
       const { fake, octokit, logger } = await setup({ forbidCommitMutation: true });
-      const error = await rejection(createOrUpdatePullRequest(octokit, pr(), logger));
+      const error = await rejectionOf(createOrUpdatePullRequest(octokit, pr(), logger));
       expect(error).toBeInstanceOf(ActionError);
       expect(error.message).toContain('permissions: contents: write');
       expect(fake.requests.map(line)).not.toContain(`POST /repos/${FULL}/git/blobs`);
@@ -557,7 +549,7 @@ describe('createOrUpdatePullRequest', () => {
     'asks for pull-requests: write when the token cannot open pull requests',
     async () => {
       const { octokit, logger } = await setup({ readOnlyPulls: true });
-      const error = await rejection(createOrUpdatePullRequest(octokit, pr(), logger));
+      const error = await rejectionOf(createOrUpdatePullRequest(octokit, pr(), logger));
       expect(error).toBeInstanceOf(ActionError);
       expect(error.message).toContain('permissions: pull-requests: write');
     },
@@ -651,7 +643,7 @@ describe('createOrUpdatePullRequest', () => {
       fake.onRequest = (request, f) => {
         if (request.path === '/graphql') f.push(FULL, BRANCH, { 'other.txt': 'x\n' });
       };
-      const error = await rejection(createOrUpdatePullRequest(octokit, pr(), logger));
+      const error = await rejectionOf(createOrUpdatePullRequest(octokit, pr(), logger));
       expect(error).toBeInstanceOf(ActionError);
       expect(error.message).toContain('moved while the commit was being made');
       expect(fake.requests.map(line)).not.toContain(`POST /repos/${FULL}/git/blobs`);
@@ -715,7 +707,7 @@ describe('createOrUpdatePullRequest', () => {
       expect(fake.files(FULL, BRANCH)['karpenter/new/nodeclass.yaml']).toBe('new\n');
 
       for (const path of ['/abs.yaml', '../up.yaml', 'a//b.yaml', 'a\\b.yaml', 'karpenter']) {
-        const error = await rejection(
+        const error = await rejectionOf(
           createOrUpdatePullRequest(octokit, pr({ files: [{ path, content: 'x' }] }), logger),
         );
         expect(error).toBeInstanceOf(ActionError);

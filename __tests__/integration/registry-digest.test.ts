@@ -24,6 +24,7 @@ import {
   startRegistry,
   type TestRegistry,
 } from '../../test-support/registry.js';
+import { rejectionOf } from '../../test-support/rejection.js';
 
 jest.setTimeout(60_000);
 
@@ -43,18 +44,11 @@ if (!available && ci) {
 
 const describeWithRegistry = available ? describe : describe.skip;
 
+/** The RegistryError a resolution fails with. */
+const failure = (promise: Promise<unknown>) => rejectionOf(promise, RegistryError);
+
 function deps(overrides: Partial<RegistryDeps> = {}): RegistryDeps {
   return { fetch, logger: new MemoryLogger(), clock: new VirtualClock(), ...overrides };
-}
-
-async function failure(promise: Promise<unknown>): Promise<RegistryError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof RegistryError) return error;
-    throw error;
-  }
-  throw new Error('expected a RegistryError');
 }
 
 describeWithRegistry('registry digest resolution (open registry)', () => {

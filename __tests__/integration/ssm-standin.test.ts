@@ -30,6 +30,7 @@ import {
 } from '@aws-sdk/client-ssm';
 import { startMoto, type Moto } from '../../test-support/moto.js';
 import { startSsmStandIn, type SsmStandIn } from '../../test-support/ssm-standin.js';
+import { rejectionOf } from '../../test-support/rejection.js';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 jest.setTimeout(60_000);
@@ -51,16 +52,6 @@ async function isRunning(pid: number): Promise<boolean> {
   } catch {
     return false;
   }
-}
-
-/** The rejection of `p` (fails the test if `p` resolves). */
-async function rejectionOf(p: Promise<unknown>): Promise<Error> {
-  try {
-    await p;
-  } catch (err) {
-    return err as Error;
-  }
-  throw new Error('expected the call to fail');
 }
 
 async function waitForInvocation(

@@ -39,6 +39,7 @@ import { successfulPullReport, type StubImage } from '../../test-support/instanc
 import { buildSummary } from '../../src/summary.js';
 import { buildKey } from '../../src/build-key.js';
 import type { ResolveResult } from '../../src/registry-digest.js';
+import { rejectionOf } from '../../test-support/rejection.js';
 
 const PAUSE = 'public.ecr.aws/eks-distro/kubernetes/pause:3.2';
 const APP = '123456789012.dkr.ecr.us-west-2.amazonaws.com/app:abc123';
@@ -67,16 +68,6 @@ function config(inputs: Record<string, string> = {}): BuildConfig {
     ...inputs,
   };
   return parseInputs((name) => all[name] ?? '').config;
-}
-
-/** The error a build fails with (the test fails if it succeeds). */
-async function failure(promise: Promise<unknown>): Promise<Error> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof Error) return error;
-  }
-  throw new Error('expected the build to fail');
 }
 
 let aws: MockedAws | undefined;
@@ -220,7 +211,7 @@ describe('buildSnapshot', () => {
       },
     ]);
     const { d, state } = deps(aws);
-    const error = await failure(buildSnapshot(config(), d));
+    const error = await rejectionOf(buildSnapshot(config(), d));
     expect(error).toBeInstanceOf(BuildFailure);
     const message = (error as Error).message;
     expect(message).toContain('2 pulls failed');
@@ -244,14 +235,14 @@ describe('buildSnapshot', () => {
         error: 'failed to extract layer: write /var/lib/containerd/x: no space left on device',
       },
     ]);
-    const error = await failure(buildSnapshot(config(), deps(aws).d));
+    const error = await rejectionOf(buildSnapshot(config(), deps(aws).d));
     expect(error.message).toContain("raise 'volume-size'");
     expect(aws.ec2.commandCalls(TerminateInstancesCommand)).toHaveLength(1);
   });
 
   it('points at on-missing-platform when an image lacks a platform', async () => {
     aws = mockAws([REGISTRY[0]!, { ref: APP, platforms: ['linux/amd64'], auth: 'ecr' }]);
-    const error = await failure(buildSnapshot(config(), deps(aws).d));
+    const error = await rejectionOf(buildSnapshot(config(), deps(aws).d));
     expect(error.message).toContain('no match for platform');
     expect(error.message).toContain('on-missing-platform: skip');
   });
@@ -271,7 +262,7 @@ describe('buildSnapshot', () => {
     aws.ssm.on(DescribeInstanceInformationCommand).resolves({ InstanceInformationList: [] });
     const { d, clock } = deps(aws, { bounds: { ssmOnlineMs: 10 * 60_000 } });
     const start = clock.now();
-    const error = await failure(buildSnapshot(config(), d));
+    const error = await rejectionOf(buildSnapshot(config(), d));
     expect(error.message).toContain(
       'waiting for the builder i-0123456789abcdef0 to come online in SSM',
     );
@@ -288,7 +279,7 @@ describe('buildSnapshot', () => {
       Snapshots: [{ SnapshotId: SNAPSHOT_ID, State: 'error', StateMessage: 'internal error' }],
     });
     const { d, state } = deps(aws);
-    const error = await failure(buildSnapshot(config(), d));
+    const error = await rejectionOf(buildSnapshot(config(), d));
     expect(error.message).toBe(`Snapshot ${SNAPSHOT_ID} failed (state 'error': internal error).`);
     expect(aws.ec2.commandCalls(TerminateInstancesCommand)).toHaveLength(1);
     expect(aws.ec2.commandCalls(DeleteSnapshotCommand)[0]?.args[0].input).toEqual({
@@ -305,7 +296,7 @@ describe('buildSnapshot', () => {
       return { Status: 'InProgress', StatusDetails: 'InProgress' };
     });
     const { d } = deps(aws, { signal: controller.signal });
-    const error = await failure(buildSnapshot(config(), d));
+    const error = await rejectionOf(buildSnapshot(config(), d));
     expect(error).toBeInstanceOf(BuildFailure);
     expect(error.message).toBe('The run was cancelled.');
     expect(aws.ssm.commandCalls(CancelCommandCommand)).toHaveLength(1);
@@ -320,7 +311,7 @@ describe('buildSnapshot', () => {
       .resolves({ Status: 'InProgress', StatusDetails: 'InProgress' });
     const { d, clock } = deps(aws);
     const start = clock.now();
-    const error = await failure(buildSnapshot(config({ 'timeout-minutes': '15' }), d));
+    const error = await rejectionOf(buildSnapshot(config({ 'timeout-minutes': '15' }), d));
     expect(error.message).toContain('timeout-minutes (15)');
     expect(clock.now() - start).toBeLessThanOrEqual(16 * 60_000);
     expect(aws.ssm.commandCalls(CancelCommandCommand)).toHaveLength(1);
@@ -343,7 +334,7 @@ describe('buildSnapshot', () => {
       return { Instances: [{ InstanceId: INSTANCE_ID, State: { Name: 'pending' } }] };
     });
     const { d, state } = deps(aws, { signal: controller.signal });
-    const error = await failure(buildSnapshot(config(), d));
+    const error = await rejectionOf(buildSnapshot(config(), d));
     expect(error.message).toBe('The run was cancelled.');
     // The request was not tied to cancellation (a real one would have been cut off).
     const call = aws.ec2.commandCalls(RunInstancesCommand)[0];
@@ -455,7 +446,7 @@ describe('buildSnapshot', () => {
       aws?.ec2
         .on(DescribeSnapshotsCommand, { SnapshotIds: [SNAPSHOT_ID] })
         .resolves({ Snapshots: [{ SnapshotId: SNAPSHOT_ID, State: 'error' }] });
-      await failure(buildSnapshot(config({ 'checkpoint-snapshots': 'true' }), d));
+      await rejectionOf(buildSnapshot(config({ 'checkpoint-snapshots': 'true' }), d));
       const checkpoints = createdRoles().filter((r) => r === 'checkpoint').length;
       expect(checkpoints).toBeGreaterThan(0);
       const deleted = aws?.ec2
@@ -602,7 +593,7 @@ describe('buildSnapshot', () => {
     it('fails before launching when the registry says an image lacks a platform', async () => {
       aws = mockAws(REGISTRY);
       const c = config();
-      const error = await failure(
+      const error = await rejectionOf(
         buildSnapshot(
           c,
           deps(aws, { resolveDigests: async () => resolved(c, `${PAUSE} linux/arm64`) }).d,
@@ -691,7 +682,7 @@ describe('buildSnapshot', () => {
       aws.ec2.on(DescribeSnapshotsCommand, { SnapshotIds: ['snap-0bbbbbbbbbbbbbbbb'] }).resolves({
         Snapshots: [{ SnapshotId: 'snap-0bbbbbbbbbbbbbbbb', State: 'completed', VolumeSize: 200 }],
       });
-      const error = await failure(
+      const error = await rejectionOf(
         buildSnapshot(config({ 'base-snapshot': 'snap-0bbbbbbbbbbbbbbbb' }), deps(aws).d),
       );
       expect(error.message).toBe(

@@ -25,11 +25,13 @@ import {
   validateDistributionConfig,
   validateParameterName,
   type DistributionConfig,
+  type DistributionDeps,
   type ShareCheckConfig,
 } from '../../src/distribute.js';
 import { AbortedError, ActionError, InputError } from '../../src/errors.js';
 import { MemoryLogger } from '../../src/logger.js';
 import { TAG_REPOSITORY, TAG_RUN } from '../../src/tags.js';
+import { rejectionOf } from '../../test-support/rejection.js';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 
@@ -192,15 +194,6 @@ function deps(w: World, extra: { signal?: AbortSignal; timeoutMs?: number } = {}
       ...(extra.signal ? { signal: extra.signal } : {}),
     },
   };
-}
-
-async function rejectionOf(p: Promise<unknown>): Promise<Error> {
-  try {
-    await p;
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error('expected a rejection');
 }
 
 describe('validateParameterName', () => {
@@ -756,6 +749,15 @@ describe('distributeSnapshot', () => {
   describe('fast snapshot restore', () => {
     const AZS = ['us-west-2a', 'us-west-2b'];
 
+    /** Distributes SNAP with fast snapshot restore in AZS, waiting for `enabled` or not. */
+    const withFsr = (d: DistributionDeps, wait = false) =>
+      distributeSnapshot(
+        SNAP,
+        SRC,
+        config({ fastSnapshotRestoreAzs: AZS, waitForFastSnapshotRestore: wait }),
+        d,
+      );
+
     function enableOk(w: World): void {
       stub(w.ec2[SRC])
         .on(EnableFastSnapshotRestoresCommand)
@@ -773,12 +775,7 @@ describe('distributeSnapshot', () => {
       const w = setup();
       enableOk(w);
       const { deps: d, logger } = deps(w);
-      const result = await distributeSnapshot(
-        SNAP,
-        SRC,
-        config({ fastSnapshotRestoreAzs: AZS }),
-        d,
-      );
+      const result = await withFsr(d);
       expect(
         stub(w.ec2[SRC]).commandCalls(EnableFastSnapshotRestoresCommand)[0]?.args[0].input,
       ).toEqual({
@@ -817,12 +814,7 @@ describe('distributeSnapshot', () => {
           };
         });
       const { deps: d } = deps(w);
-      const result = await distributeSnapshot(
-        SNAP,
-        SRC,
-        config({ fastSnapshotRestoreAzs: AZS, waitForFastSnapshotRestore: true }),
-        d,
-      );
+      const result = await withFsr(d, true);
       expect(result.fastSnapshotRestore).toEqual([
         { az: 'us-west-2a', state: 'enabled' },
         { az: 'us-west-2b', state: 'enabled' },
@@ -852,14 +844,7 @@ describe('distributeSnapshot', () => {
         });
       const { deps: d, clock } = deps(w, { timeoutMs: 45 * 60_000 });
       const start = clock.now();
-      const error = await rejectionOf(
-        distributeSnapshot(
-          SNAP,
-          SRC,
-          config({ fastSnapshotRestoreAzs: AZS, waitForFastSnapshotRestore: true }),
-          d,
-        ),
-      );
+      const error = await rejectionOf(withFsr(d, true));
       expect(error).toBeInstanceOf(ActionError);
       expect(error.message).toMatch(/was not enabled in every AZ within 45m/);
       expect(error.message).toContain('us-west-2a optimizing');
@@ -884,14 +869,7 @@ describe('distributeSnapshot', () => {
           ],
         });
       const { deps: d } = deps(w);
-      const error = await rejectionOf(
-        distributeSnapshot(
-          SNAP,
-          SRC,
-          config({ fastSnapshotRestoreAzs: AZS, waitForFastSnapshotRestore: true }),
-          d,
-        ),
-      );
+      const error = await rejectionOf(withFsr(d, true));
       expect(error.message).toMatch(
         /in us-west-2b went to 'disabling' \(Server.InsufficientCapacity\)/,
       );
@@ -913,14 +891,7 @@ describe('distributeSnapshot', () => {
           ],
         });
       const { deps: d } = deps(w);
-      const error = await rejectionOf(
-        distributeSnapshot(
-          SNAP,
-          SRC,
-          config({ fastSnapshotRestoreAzs: AZS, waitForFastSnapshotRestore: true }),
-          d,
-        ),
-      );
+      const error = await rejectionOf(withFsr(d, true));
       expect(error.message).toMatch(/us-west-2a went to 'enabling' \(Server.InternalError\)/);
     });
 
@@ -943,9 +914,7 @@ describe('distributeSnapshot', () => {
           ],
         });
       const { deps: d } = deps(w);
-      const error = await rejectionOf(
-        distributeSnapshot(SNAP, SRC, config({ fastSnapshotRestoreAzs: AZS }), d),
-      );
+      const error = await rejectionOf(withFsr(d));
       expect(error.message).toMatch(
         /could not be enabled for snap-\w+: us-west-2a: FastSnapshotRestoreLimitExceeded \(limit of 5\)/,
       );

@@ -24,6 +24,7 @@ import {
 } from '../../src/registry-digest.js';
 import { parseChallenge, registryMessage } from '../../src/registry/client.js';
 import { platformMatches, selectPlatform } from '../../src/registry/manifest.js';
+import { rejectionOf } from '../../test-support/rejection.js';
 
 const BOTH: Platform[] = ['linux/amd64', 'linux/arm64'];
 const REALM = 'https://auth.example.com/token';
@@ -241,15 +242,8 @@ function setup(overrides: Partial<RegistryDeps> = {}) {
 
 const ref = parseImageReference;
 
-async function failure(promise: Promise<unknown>): Promise<RegistryError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof RegistryError) return error;
-    throw error;
-  }
-  throw new Error('expected a RegistryError');
-}
+/** The RegistryError a resolution fails with. */
+const failure = (promise: Promise<unknown>) => rejectionOf(promise, RegistryError);
 
 const AMD64 = { os: 'linux', architecture: 'amd64' };
 const ARM64 = { os: 'linux', architecture: 'arm64', variant: 'v8' };
