@@ -10,12 +10,12 @@
  */
 import { InputError } from './errors.js';
 import { parseImageReference, splitList, type ImageReference } from './image-ref.js';
+import { parseEcrRegistry } from './registry/ecr.js';
 
 export const PULL_THROUGH_INPUT = 'pull-through-cache';
 
 /** ECR's rule for a pull-through cache repository prefix (2-30 characters). */
 const ECR_PREFIX = /^(?:[a-z0-9]+(?:[._-][a-z0-9]+)*\/)*[a-z0-9]+(?:[._-][a-z0-9]+)*$/;
-const ECR_HOST = /\.dkr\.ecr(-fips)?\.[a-z0-9-]+\.amazonaws\.com(\.cn)?$/;
 
 /**
  * Parses `upstream-registry=ecr-prefix` entries (one per line or comma-separated), e.g.
@@ -35,7 +35,8 @@ export function parsePullThroughCache(raw: string): Record<string, string> {
     const registry =
       registryHost(host) ??
       fail(`names '${host}', which is not a registry host like ghcr.io or docker.io.`);
-    if (ECR_HOST.test(registry)) fail('names an ECR registry, which the builder reaches directly.');
+    if (parseEcrRegistry(registry))
+      fail('names an ECR registry, which the builder reaches directly.');
     if (prefix.length < 2 || prefix.length > 30 || !ECR_PREFIX.test(prefix)) {
       fail(
         `has the prefix '${prefix}'; an ECR pull-through cache prefix is 2-30 lowercase letters, digits and ._-/ (e.g. ghcr).`,
