@@ -20,7 +20,7 @@ import type { EC2Client } from '@aws-sdk/client-ec2';
 import type { Clock } from './clock.js';
 import { AbortedError, errorMessage } from './errors.js';
 import type { Logger } from './logger.js';
-import { createSnapshot, deleteSnapshot, waitForSnapshot } from './snapshot.js';
+import { createSnapshot, deleteSnapshots, waitForSnapshot } from './snapshot.js';
 import { formatDuration } from './wait.js';
 
 export interface CheckpointPolicy {
@@ -123,15 +123,7 @@ export class CheckpointChain {
    * Returns the IDs that could not be deleted, with EC2's message.
    */
   async deleteAll(signal: AbortSignal): Promise<Array<{ id: string; message: string }>> {
-    const failed: Array<{ id: string; message: string }> = [];
-    for (const id of this.ids) {
-      try {
-        await deleteSnapshot(this.deps.ec2, id, signal);
-      } catch (error) {
-        failed.push({ id, message: errorMessage(error) });
-      }
-    }
-    return failed;
+    return (await deleteSnapshots(this.deps.ec2, this.ids, signal)).failed;
   }
 
   private async run(): Promise<void> {

@@ -6,7 +6,7 @@
 import { DescribeInstancesCommand, type EC2Client } from '@aws-sdk/client-ec2';
 import { collectPages } from './aws-pages.js';
 import { terminateInstances } from './builder-instance.js';
-import { deleteSnapshot, listOwnSnapshots } from './snapshot.js';
+import { deleteSnapshot, deleteSnapshots, listOwnSnapshots } from './snapshot.js';
 import { errorMessage } from './errors.js';
 import type { Logger } from './logger.js';
 import { runKey, type RunContext } from './run-context.js';
@@ -122,12 +122,10 @@ export async function cleanupAfterRun(request: CleanupRequest): Promise<CleanupR
       `could not look for this run's checkpoint snapshots by tag: ${errorMessage(error)}`,
     );
   }
-  for (const id of checkpoints) {
-    try {
-      if (await deleteSnapshot(ec2, id, signal)) result.deletedCheckpoints.push(id);
-    } catch (error) {
-      result.errors.push(`could not delete checkpoint snapshot ${id}: ${errorMessage(error)}`);
-    }
+  const removed = await deleteSnapshots(ec2, checkpoints, signal);
+  result.deletedCheckpoints = removed.deleted;
+  for (const f of removed.failed) {
+    result.errors.push(`could not delete checkpoint snapshot ${f.id}: ${f.message}`);
   }
   if (result.deletedCheckpoints.length > 0) {
     logger.info(`Deleted checkpoint snapshot(s) ${result.deletedCheckpoints.join(', ')}.`);

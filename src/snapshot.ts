@@ -13,7 +13,7 @@ import {
 } from '@aws-sdk/client-ec2';
 import { collectPages, MAX_PAGES } from './aws-pages.js';
 import type { Clock } from './clock.js';
-import { ActionError, awsErrorName } from './errors.js';
+import { ActionError, awsErrorName, errorMessage } from './errors.js';
 import type { Logger } from './logger.js';
 import { tagSpecifications } from './tags.js';
 import { pollUntil } from './wait.js';
@@ -158,6 +158,30 @@ export async function waitForSnapshot(
       return { done: false, detail: `${state ?? 'not visible yet'} ${progress}`.trim() };
     },
   });
+}
+
+/** What deleting several snapshots did: deleted, already gone, or refused with EC2's message. */
+export interface DeletedSnapshots {
+  deleted: string[];
+  gone: string[];
+  failed: Array<{ id: string; message: string }>;
+}
+
+/** Deletes each snapshot in turn; one that fails does not stop the rest. */
+export async function deleteSnapshots(
+  ec2: EC2Client,
+  ids: Iterable<string>,
+  signal?: AbortSignal,
+): Promise<DeletedSnapshots> {
+  const out: DeletedSnapshots = { deleted: [], gone: [], failed: [] };
+  for (const id of ids) {
+    try {
+      ((await deleteSnapshot(ec2, id, signal)) ? out.deleted : out.gone).push(id);
+    } catch (error) {
+      out.failed.push({ id, message: errorMessage(error) });
+    }
+  }
+  return out;
 }
 
 export async function deleteSnapshot(
