@@ -10,7 +10,7 @@ import { deleteSnapshot, deleteSnapshots, listOwnSnapshots } from './snapshot.js
 import { errorMessage } from './errors.js';
 import type { Logger } from './logger.js';
 import { runKey, type RunContext } from './run-context.js';
-import { TAG_INVOCATION, TAG_ROLE, TAG_RUN } from './tags.js';
+import { invocationTags, TAG_ROLE, TAG_RUN } from './tags.js';
 
 export interface CleanupRequest {
   ec2: EC2Client;
@@ -32,17 +32,6 @@ export interface CleanupResult {
   errors: string[];
 }
 
-/**
- * The tags of what this use of the action created: the run's, and its invocation's when
- * known, so a matrix job's post step never touches a sibling job's builder.
- */
-function ownTags(context: RunContext): Record<string, string> {
-  return {
-    [TAG_RUN]: runKey(context),
-    ...(context.invocation ? { [TAG_INVOCATION]: context.invocation } : {}),
-  };
-}
-
 /** Builders of this use of the action that are not terminated yet, found by tag. */
 export async function findRunInstances(
   ec2: EC2Client,
@@ -53,7 +42,7 @@ export async function findRunInstances(
     const out = await ec2.send(
       new DescribeInstancesCommand({
         Filters: [
-          ...Object.entries(ownTags(context)).map(([key, value]) => ({
+          ...Object.entries(invocationTags(context)).map(([key, value]) => ({
             Name: `tag:${key}`,
             Values: [value],
           })),
@@ -79,7 +68,7 @@ export async function findRunCheckpoints(
 ): Promise<string[]> {
   const snapshots = await listOwnSnapshots(
     ec2,
-    { tags: { ...ownTags(context), [TAG_ROLE]: 'checkpoint' } },
+    { tags: { ...invocationTags(context), [TAG_ROLE]: 'checkpoint' } },
     signal,
   );
   return snapshots.flatMap((s) => (s.SnapshotId ? [s.SnapshotId] : []));

@@ -32,15 +32,26 @@ export function tagValue(value: string): string {
   return `${value.slice(0, MAX_TAG_VALUE - 1)}…`;
 }
 
+/**
+ * The tags that say which use of the action created something: the run's, and the
+ * invocation's when known. The post step searches by exactly these, so a matrix job's
+ * post step never touches a sibling job's resources.
+ */
+export function invocationTags(context: RunContext): Record<string, string> {
+  return {
+    [TAG_RUN]: tagValue(runKey(context)),
+    ...(context.invocation ? { [TAG_INVOCATION]: context.invocation } : {}),
+  };
+}
+
 export function runTags(
   context: RunContext,
   userTags: Record<string, string>,
 ): Record<string, string> {
   return {
     ...userTags,
-    [TAG_RUN]: tagValue(runKey(context)),
+    ...invocationTags(context),
     [TAG_REPOSITORY]: tagValue(context.repository),
-    ...(context.invocation ? { [TAG_INVOCATION]: context.invocation } : {}),
   };
 }
 
