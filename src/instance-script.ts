@@ -1,38 +1,63 @@
 /**
- * The script the builder runs over SSM (AWS-RunShellScript, in Bottlerocket's
- * control container), and the parser for the report it prints.
+ * The script the builder runs over SSM (AWS-RunShellScript, in Bottlerocket's control
+ * container), and the parser for the report it prints. The script itself is
+ * `instance-script.sh` beside this file (checked by shellcheck; the bundle carries it as an
+ * asset); this module only writes the header of values it starts with.
  *
  * What it does on the instance:
  *  - stops kubelet, so nothing garbage-collects or starts pods while pulling;
- *  - pulls every image for every platform into containerd's k8s.io namespace,
- *    several images at once (bounded), the platforms of one image in turn;
- *    all flags come before the reference (containerd 2.x ignores later ones);
- *  - labels each image managed (visible to the kubelet) and pinned (kept by image GC);
- *  - for private ECR images, asks the host's ecr-credential-provider for a token
- *    minted from the instance's own role, so no credential ever travels in the
- *    SSM command;
- *  - pulls an image from its source when that differs (an ECR pull-through cache),
- *    then names it with its own reference and drops the source's name;
- *  - prints one tab-separated report line per image and platform, and exits
- *    non-zero when any pull failed.
+ *  - pulls every image for every platform into containerd's k8s.io namespace on the client-side
+ *    path (`--local`), so every platform is fetched and unpacked for the chosen snapshotter,
+ *    several images at once (bounded), the platforms of one image in turn; all flags come
+ *    before the reference (containerd 2.x ignores later ones);
+ *  - labels each image managed (visible to the kubelet) and pinned (kept by image GC), and
+ *    checks both are there at the end of every path;
+ *  - stores each image under the name the kubelet looks up (`repo@digest` for `repo:tag@digest`);
+ *  - for private ECR images, asks the host's ecr-credential-provider for a token minted from the
+ *    instance's own role, so no credential ever travels in the SSM command;
+ *  - pulls an image from its source when that differs (an ECR pull-through cache), then names
+ *    it with its own reference and drops the source's name;
+ *  - removes what belongs to this builder rather than to the images (SCRUB_PATHS);
+ *  - prints one tab-separated report line per image and platform, and exits non-zero when any
+ *    pull failed.
  *
- * Every user-supplied value reaches the script as a single-quoted shell word,
- * and image references are validated against the OCI grammar before that.
+ * Every user-supplied value reaches the script as a single-quoted shell word, and image
+ * references are validated against the OCI grammar before that.
  */
+import { readFileSync } from 'node:fs';
 import type { ImageReference } from './image-ref.js';
 import type { Platform, Snapshotter } from './inputs.js';
+import { parseEcrRegistry } from './registry/ecr.js';
 
 export const REPORT_PREFIX = '@@BES';
 export const ECR_CREDENTIAL_PROVIDER =
   '/usr/libexec/kubernetes/kubelet/plugins/ecr-credential-provider';
-/** ctr messages worth another try: server errors, rate limits, timeouts, dropped connections. */
+/**
+ * ctr reasons worth another try: server errors and rate limits (containerd's resolver says
+ * "unexpected status from GET request to <url>: 503 Service Unavailable"), timeouts, dropped
+ * connections.
+ */
 export const TRANSIENT_PULL_ERRORS =
-  '(status|code):? *(429|5[0-9][0-9])|too many requests|timeout|timed out|connection reset|connection refused|unexpected EOF|i/o timeout|temporar';
-/** ctr messages that another try will not change. */
+  '(status|code):? *(429|5[0-9][0-9])|: (429|5[0-9][0-9]) [A-Z]|too many requests|service unavailable|bad gateway|gateway time|internal server error|timeout|timed out|connection reset|connection refused|unexpected EOF|i/o timeout|temporar';
+/** ctr reasons that another try will not change. */
 export const PERMANENT_PULL_ERRORS =
   'not found|no match for platform|unauthorized|denied|forbidden|authorization failed|no space left on device';
 /** Longest registry message kept per failed pull, so the report fits SSM's 24,000-character output. */
 export const MAX_MESSAGE_CHARS = 300;
+/** Bytes of a command's output kept (ctr 2.x reprints its whole progress table on every update). */
+export const LOG_BYTES = 65_536;
+
+/**
+ * What on the data volume (/local) belongs to this one builder rather than to the images, and is
+ * removed before the snapshot: every node booting from it would otherwise inherit it. The reasons,
+ * and what stays, are in the README ("What the snapshot holds").
+ */
+export const SCRUB_PATHS: readonly string[] = [
+  // The admin container's SSH host keys (bottlerocket-admin-container start_admin.sh generates
+  // them under its persistent storage and reuses any it finds): the same private host key on
+  // every node.
+  '/local/host-containers/admin/etc/ssh',
+];
 
 export interface ScriptPlan {
   images: ImageReference[];
@@ -63,207 +88,59 @@ export function shellQuote(value: string): string {
   return `'${value.replace(/'/g, `'\\''`)}'`;
 }
 
-const ECR_HOST = /^\d{12}\.dkr\.ecr(-fips)?\.[a-z0-9-]+\.amazonaws\.com(\.cn)?$/;
-
-/** Private ECR registries need a token; public.ecr.aws and others pull anonymously. */
+/**
+ * Private ECR registries need a token; public.ecr.aws and others pull anonymously. The hosts are
+ * those the credential provider serves (see parseEcrRegistry).
+ */
 export function needsEcrAuth(image: ImageReference): boolean {
-  return ECR_HOST.test(image.registry);
+  return parseEcrRegistry(image.registry) !== undefined;
 }
+
+/**
+ * The name containerd stores an image under, which is the name the kubelet looks it up by: CRI
+ * resolves `repo:tag@sha256:d` with ParseDockerRef, which drops the tag when there is a digest
+ * (containerd internal/cri/server/images/service.go), so it must be stored as `repo@sha256:d`.
+ */
+export function storageName(image: ImageReference): string {
+  if (image.digest === undefined) return image.normalized;
+  return `${image.registry}/${image.repository}@${image.digest}`;
+}
+
+let body: string | undefined;
+/** The script's body, read once (the bundle carries the file next to itself). */
+function scriptBody(): string {
+  body ??= readFileSync(new URL('./instance-script.sh', import.meta.url), 'utf8');
+  return body;
+}
+
+const words = (values: readonly string[]): string => values.map(shellQuote).join(' ');
 
 export function renderInstanceScript(plan: ScriptPlan): string {
   const sources = plan.images.map((image, i) => plan.sources?.[i] ?? image);
-  const refs = plan.images.map((i) => shellQuote(i.normalized)).join(' ');
-  const srcs = sources.map((i) => shellQuote(i.normalized)).join(' ');
-  const auth = sources.map((i) => (needsEcrAuth(i) ? 'ecr' : 'none')).join(' ');
-  const platforms = plan.platforms.map(shellQuote).join(' ');
-  return `#!/bin/bash
-# Generated by bottlerocket-ebs-snapshot: pulls images onto this builder's data volume.
-set -u -o pipefail
-
-REFS=(${refs})
-SRCS=(${srcs})
-AUTH=(${auth})
-PLATFORMS=(${platforms})
-SNAPSHOTTER=${shellQuote(plan.snapshotter)}
-ON_MISSING_PLATFORM=${shellQuote(plan.onMissingPlatform)}
-CONCURRENCY=${plan.concurrency}
-QUIESCE=${plan.quiesce ? 1 : 0}
-PRUNE=${plan.prune ? 1 : 0}
-ADMIN_WAIT_SECONDS=${plan.adminWaitSeconds ?? 180}
-RETRY_DELAY=${plan.retryDelaySeconds ?? 5}
-CTR_SOCKET=/run/containerd/containerd.sock
-ECR_CREDENTIAL_PROVIDER=${shellQuote(ECR_CREDENTIAL_PROVIDER)}
-TRANSIENT=${shellQuote(TRANSIENT_PULL_ERRORS)}
-PERMANENT=${shellQuote(PERMANENT_PULL_ERRORS)}
-P=${REPORT_PREFIX}
-
-WORK=$(mktemp -d) || exit 90
-trap 'rm -rf "$WORK"' EXIT
-
-# Runs a command in the host's namespaces, through the admin container.
-# apiclient forwards all of its stdin to the command: give it none unless it is meant to read it
-# (a loop reading a file would otherwise lose the rest of the file to the first call).
-host() { apiclient exec admin sheltie "$@" < /dev/null; }
-host_with_stdin() { apiclient exec admin sheltie "$@"; }
-ctr_k8s() { host ctr -a "$CTR_SOCKET" -n k8s.io "$@"; }
-# Bash 4.2 compatible throughout (the control container's bash may be that old): no
-# EPOCHREALTIME, no wait -n, and empty arrays expanded with \${a[@]+...} under set -u.
-now_ms() { date +%s%3N; }
-# One line, tabs and newlines flattened, bounded length.
-one_line() { tr '\\t\\r\\n' '   ' | sed -e 's/  */ /g' -e 's/^ //' | cut -c1-${MAX_MESSAGE_CHARS}; }
-report() { local IFS=$'\\t'; echo "$P	$*"; }
-image_digest() { ctr_k8s images ls "name==$1" 2>/dev/null | sed -n 2p | awk '{print $3}'; }
-is_listed() { local r; for r in "\${REFS[@]}"; do [ "$1" = "$r" ] && return 0; done; return 1; }
-
-# Prints the registry password for a private ECR image, minted on this host from the instance role.
-ecr_password() {
-  local request response password
-  request=$(printf '{"apiVersion":"credentialprovider.kubelet.k8s.io/v1","kind":"CredentialProviderRequest","image":"%s"}' "$1")
-  response=$(printf '%s' "$request" | host_with_stdin "$ECR_CREDENTIAL_PROVIDER") || return 1
-  password=$(printf '%s' "$response" | sed -n 's/.*"password"[[:space:]]*:[[:space:]]*"\\([^"]*\\)".*/\\1/p')
-  [ -n "$password" ] || return 1
-  printf '%s' "$password"
-}
-
-# One pull, tried again (twice at most, after RETRY_DELAY and 4 x RETRY_DELAY seconds) when the registry's answer looks
-# transient; never for a missing image, platform or permission. Args: platform ref log [--user X].
-pull_with_retries() {
-  local platform=$1 ref=$2 log=$3 attempt
-  shift 3
-  for attempt in 1 2 3; do
-    if ctr_k8s images pull --platform "$platform" --snapshotter "$SNAPSHOTTER" \\
-        --label io.cri-containerd.image=managed --label io.cri-containerd.pinned=pinned \\
-        "$@" "$ref" > "$log.out" 2> "$log"; then
-      return 0
-    fi
-    [ "$attempt" -lt 3 ] && grep -Eqi "$TRANSIENT" "$log" && ! grep -Eqi "$PERMANENT" "$log" || return 1
-    cat "$log" >> "$log.retried"
-    sleep $(( attempt * attempt * RETRY_DELAY ))
-  done
-  return 1
-}
-
-# Pulls one image for every platform, one platform after the other; writes report lines to $WORK/report-<i>.
-pull_image() {
-  local i=$1 ref=\${REFS[$1]} src=\${SRCS[$1]} auth=\${AUTH[$1]} platform start ms status message log digest size
-  local user=() before present
-  local out="$WORK/report-$i"
-  : > "$out"
-  # What the volume already held under this name (from a base snapshot).
-  before=$(image_digest "$ref")
-  if [ "$auth" = ecr ]; then
-    local password
-    if ! password=$(ecr_password "$src" 2>"$WORK/auth-$i.log"); then
-      message=$( { echo "could not get an ECR token on the instance:"; cat "$WORK/auth-$i.log"; } | one_line)
-      for platform in "\${PLATFORMS[@]}"; do report pull "$i" "$platform" fail 0 - - 0 "$message" >> "$out"; done
-      return
-    fi
-    user=(--user "AWS:$password")
-  fi
-  for platform in "\${PLATFORMS[@]}"; do
-    log="$WORK/pull-$i-\${platform//\\//-}.log"
-    start=$(now_ms)
-    if pull_with_retries "$platform" "$src" "$log" \${user[@]+"\${user[@]}"}; then
-      ms=$(( $(now_ms) - start ))
-      # Pulled from elsewhere (a pull-through cache): give it the name pods use. The labels go along.
-      if [ "$src" != "$ref" ] && ! ctr_k8s images tag --force "$src" "$ref" > "$log.tag" 2>&1; then
-        message=$( { echo "pulled as $src, but naming it $ref failed:"; cat "$log.tag"; } | one_line)
-        report pull "$i" "$platform" fail "$ms" - - 0 "$message" >> "$out"
-        continue
-      fi
-      # REF TYPE DIGEST SIZE(number unit) PLATFORMS LABELS
-      read -r _ _ digest size_n size_u _ < <(ctr_k8s images ls "name==$ref" 2>/dev/null | sed -n 2p)
-      size="\${size_n:--}\${size_u:+ $size_u}"
-      present=0
-      if [ -n "$before" ] && [ "$before" = "\${digest:-}" ]; then present=1; fi
-      report pull "$i" "$platform" ok "$ms" "\${digest:--}" "\${size:--}" "$present" "" >> "$out"
-    else
-      ms=$(( $(now_ms) - start ))
-      # ctr writes progress to stdout and the reason to stderr.
-      message=$(grep -v '^[[:space:]]*$' "$log" | tail -n 3 | one_line)
-      [ -n "$message" ] || message=$(grep -v '^[[:space:]]*$' "$log.out" | tail -n 3 | one_line)
-      status=fail
-      if [ "$ON_MISSING_PLATFORM" = skip ] && grep -qi 'no match for platform' "$log"; then status=skip; fi
-      report pull "$i" "$platform" "$status" "$ms" - - 0 "\${message:-ctr exited without a message}" >> "$out"
-    fi
-  done
-  # The source's name is not one pods use; the content stays under the image's own name.
-  if [ "$src" != "$ref" ]; then ctr_k8s images rm "$src" > /dev/null 2>&1 || true; fi
-}
-
-# SSM can answer before the admin container is up: wait for it, bounded.
-report phase admin start
-until host true > "$WORK/admin.log" 2>&1; do
-  if [ "$SECONDS" -ge "$ADMIN_WAIT_SECONDS" ]; then
-    report phase admin fail "the admin host container did not start within \${ADMIN_WAIT_SECONDS}s: $(one_line < "$WORK/admin.log")"
-    exit 94
-  fi
-  sleep 2
-done
-report phase admin ok
-
-report phase prepare start
-if ! host systemctl stop kubelet > "$WORK/kubelet.log" 2>&1; then
-  report phase prepare fail "$(one_line < "$WORK/kubelet.log")"
-  exit 91
-fi
-report phase prepare ok
-
-if [ "$PRUNE" = 1 ]; then
-  # The volume came from an earlier snapshot: drop what is no longer listed. Bottlerocket's own
-  # images (localhost/...) stay; removing with --sync lets containerd collect the content now.
-  report phase prune start
-  if ! ctr_k8s images ls -q > "$WORK/existing" 2> "$WORK/prune.log"; then
-    report phase prune fail "$(one_line < "$WORK/prune.log")"
-    exit 93
-  fi
-  while IFS= read -r name; do
-    [ -n "$name" ] || continue
-    case "$name" in localhost/*) continue ;; esac
-    # Listed as it is (pinned by digest), or by the name it was pulled with.
-    is_listed "$name" && continue
-    is_listed "\${name%%@sha256:*}" && continue
-    if ctr_k8s images rm --sync "$name" > "$WORK/rm.log" 2>&1; then
-      report remove "$name"
-    else
-      report remove-failed "$name" "$(one_line < "$WORK/rm.log")"
-    fi
-  done < "$WORK/existing"
-  report phase prune ok
-fi
-
-report phase pull start
-for i in "\${!REFS[@]}"; do
-  # At most CONCURRENCY pulls at once: wait for a slot.
-  while [ "$(jobs -rp | wc -l)" -ge "$CONCURRENCY" ]; do sleep 0.2; done
-  pull_image "$i" &
-done
-wait
-
-failed=0
-skipped=0
-pulled=0
-for i in "\${!REFS[@]}"; do
-  while IFS= read -r line; do
-    echo "$line"
-    case "$line" in
-      *"	fail	"*) failed=$(( failed + 1 )) ;;
-      *"	skip	"*) skipped=$(( skipped + 1 )) ;;
-      *"	ok	"*) pulled=$(( pulled + 1 )) ;;
-    esac
-  done < "$WORK/report-$i"
-done
-
-if [ "$QUIESCE" = 1 ] && [ "$failed" = 0 ]; then
-  report phase quiesce start
-  host systemctl stop containerd > "$WORK/quiesce.log" 2>&1 || { report phase quiesce fail "$(one_line < "$WORK/quiesce.log")"; exit 92; }
-  report phase quiesce ok
-fi
-host sync || true
-
-report end "$pulled" "$skipped" "$failed"
-[ "$failed" = 0 ] || exit 1
-`;
+  const header = [
+    '#!/bin/bash',
+    '# Generated by bottlerocket-ebs-snapshot: pulls images onto this builder\'s data volume.',
+    `REFS=(${words(plan.images.map(storageName))})`,
+    `SRCS=(${words(sources.map(storageName))})`,
+    `AUTH=(${sources.map((i) => (needsEcrAuth(i) ? 'ecr' : 'none')).join(' ')})`,
+    `PLATFORMS=(${words(plan.platforms)})`,
+    `SNAPSHOTTER=${shellQuote(plan.snapshotter)}`,
+    `ON_MISSING_PLATFORM=${shellQuote(plan.onMissingPlatform)}`,
+    `CONCURRENCY=${plan.concurrency}`,
+    `QUIESCE=${plan.quiesce ? 1 : 0}`,
+    `PRUNE=${plan.prune ? 1 : 0}`,
+    `ADMIN_WAIT_SECONDS=${plan.adminWaitSeconds ?? 180}`,
+    `RETRY_DELAY=${plan.retryDelaySeconds ?? 5}`,
+    'CTR_SOCKET=/run/containerd/containerd.sock',
+    `ECR_CREDENTIAL_PROVIDER=${shellQuote(ECR_CREDENTIAL_PROVIDER)}`,
+    `TRANSIENT=${shellQuote(TRANSIENT_PULL_ERRORS)}`,
+    `PERMANENT=${shellQuote(PERMANENT_PULL_ERRORS)}`,
+    `MAX_MESSAGE_CHARS=${MAX_MESSAGE_CHARS}`,
+    `LOG_BYTES=${LOG_BYTES}`,
+    `SCRUB_PATHS=(${words(SCRUB_PATHS)})`,
+    `P=${REPORT_PREFIX}`,
+  ];
+  return `${header.join('\n')}\n\n${scriptBody()}`;
 }
 
 export interface PullRecord {

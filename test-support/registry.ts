@@ -17,6 +17,8 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { pack } from 'tar-stream';
 import type { Platform } from '../src/inputs.js';
 import { freePort, startService } from './service-process.js';
 
@@ -58,6 +60,11 @@ export interface PushedImage {
   mediaType: string;
   /** Platform ('linux/amd64') → its manifest digest. */
   platformDigests: Record<string, string>;
+  /**
+   * Platform → the chain ID of its layers (one layer: its diff ID), which is the key of the
+   * committed snapshot containerd makes when it unpacks that platform.
+   */
+  chainIds: Record<string, string>;
 }
 
 export interface TokenRequest {
@@ -96,8 +103,6 @@ const MEDIA = {
   inToto: 'application/vnd.in-toto+json',
 };
 
-/** A TCP port free on 127.0.0.1 right now. */
-
 function sha256(data: Uint8Array | string): string {
   return `sha256:${createHash('sha256').update(data).digest('hex')}`;
 }
@@ -114,6 +119,30 @@ function run(command: string, args: string[]): Promise<void> {
       else resolve();
     });
   });
+}
+
+/**
+ * A real image layer: an uncompressed tar (what the config's diff_id hashes) holding one file,
+ * `bes/<os>-<arch>/nonce`, with random content, so every push is new content and containerd can
+ * unpack it for real. Returns the tar and its gzip (the blob).
+ */
+export async function tarLayer(platform: Platform): Promise<{ tar: Buffer; gzip: Buffer }> {
+  const archive = pack();
+  const chunks: Buffer[] = [];
+  archive.on('data', (chunk: Buffer) => chunks.push(chunk));
+  const ended = new Promise<void>((resolve, reject) => {
+    archive.on('end', resolve);
+    archive.on('error', reject);
+  });
+  const dir = `bes/${platform.replace('/', '-')}/`;
+  const mtime = new Date(0);
+  archive.entry({ name: 'bes/', type: 'directory', mode: 0o755, mtime });
+  archive.entry({ name: dir, type: 'directory', mode: 0o755, mtime });
+  archive.entry({ name: `${dir}nonce`, mode: 0o644, mtime }, randomBytes(64).toString('hex'));
+  archive.finalize();
+  await ended;
+  const tar = Buffer.concat(chunks);
+  return { tar, gzip: gzipSync(tar) };
 }
 
 interface TokenIssuer {
@@ -419,11 +448,11 @@ async function launch(
     platform: Platform,
     docker: boolean,
     reference: (digest: string) => string,
-  ): Promise<{ digest: string; size: number; mediaType: string }> => {
+  ): Promise<{ digest: string; size: number; mediaType: string; chainId: string }> => {
     const [os, architecture] = platform.split('/') as [string, string];
     const variant = architecture === 'arm64' ? { variant: 'v8' } : {};
-    const layer = randomBytes(64);
-    const layerDigest = await uploadBlob(repo, layer);
+    const layer = await tarLayer(platform);
+    const layerDigest = await uploadBlob(repo, layer.gzip);
     const config = Buffer.from(
       JSON.stringify({
         architecture,
@@ -431,7 +460,7 @@ async function launch(
         ...variant,
         created: new Date().toISOString(),
         config: { Labels: { nonce: randomBytes(8).toString('hex') } },
-        rootfs: { type: 'layers', diff_ids: [sha256(layer)] },
+        rootfs: { type: 'layers', diff_ids: [sha256(layer.tar)] },
       }),
     );
     const configDigest = await uploadBlob(repo, config);
@@ -448,13 +477,13 @@ async function launch(
         {
           mediaType: docker ? MEDIA.dockerLayer : MEDIA.ociLayer,
           digest: layerDigest,
-          size: layer.byteLength,
+          size: layer.gzip.byteLength,
         },
       ],
     };
     const body = Buffer.from(JSON.stringify(manifest));
     const put = await putManifest(repo, reference(sha256(body)), mediaType, manifest);
-    return { ...put, mediaType };
+    return { ...put, mediaType, chainId: sha256(layer.tar) };
   };
 
   const pushAttestation = async (repo: string): Promise<{ digest: string; size: number }> => {
@@ -496,14 +525,17 @@ async function launch(
           digest: pushed.digest,
           mediaType: pushed.mediaType,
           platformDigests: { [platform]: pushed.digest },
+          chainIds: { [platform]: pushed.chainId },
         };
       }
       const entries: unknown[] = [];
       const attestations: unknown[] = [];
       const platformDigests: Record<string, string> = {};
+      const chainIds: Record<string, string> = {};
       for (const platform of push.platforms) {
         const pushed = await pushPlatform(repo, platform, docker, (digest) => digest);
         platformDigests[platform] = pushed.digest;
+        chainIds[platform] = pushed.chainId;
         const [os, architecture] = platform.split('/') as [string, string];
         entries.push({
           mediaType: pushed.mediaType,
@@ -528,7 +560,7 @@ async function launch(
       const mediaType = docker ? MEDIA.dockerList : MEDIA.ociIndex;
       const index = { schemaVersion: 2, mediaType, manifests: [...entries, ...attestations] };
       const pushed = await putManifest(repo, tag, mediaType, index);
-      return { digest: pushed.digest, mediaType, platformDigests };
+      return { digest: pushed.digest, mediaType, platformDigests, chainIds };
     },
     async stop() {
       if (stopped) return;

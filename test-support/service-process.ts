@@ -33,6 +33,8 @@ export interface ServiceOptions {
   /** Polled until `ready(status)` says so. */
   readyUrl: string;
   ready: (status: number) => boolean;
+  /** Instead of the HTTP poll: true when ready, else why not (a daemon on a Unix socket). */
+  probe?: () => Promise<true | string>;
   startTimeoutMs: number;
 }
 
@@ -108,10 +110,9 @@ export async function startService(options: ServiceOptions): Promise<ServiceProc
   let lastError = '';
   for (let attempt = 0; attempt < 300 && Date.now() < deadline && !exited; attempt++) {
     try {
-      const res = await fetch(options.readyUrl, { signal: AbortSignal.timeout(2000) });
-      await res.arrayBuffer();
-      if (options.ready(res.status)) return { output: () => output, stop };
-      lastError = `HTTP ${res.status}`;
+      const probed = await (options.probe ?? httpProbe(options))();
+      if (probed === true) return { output: () => output, stop };
+      lastError = probed;
     } catch (error) {
       lastError = error instanceof Error ? error.message : String(error);
     }
@@ -126,4 +127,12 @@ export async function startService(options: ServiceOptions): Promise<ServiceProc
   throw new Error(
     `${options.name} failed to start on ${options.readyUrl}: ${why}\n--- ${options.name} output ---\n${output}`,
   );
+}
+
+function httpProbe(options: ServiceOptions): () => Promise<true | string> {
+  return async () => {
+    const res = await fetch(options.readyUrl, { signal: AbortSignal.timeout(2000) });
+    await res.arrayBuffer();
+    return options.ready(res.status) ? true : `HTTP ${res.status}`;
+  };
 }
