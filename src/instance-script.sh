@@ -2,8 +2,8 @@
 # container). src/instance-script.ts puts a generated header of single-quoted values before it:
 #   REFS SRCS AUTH PLATFORMS (arrays), SNAPSHOTTER ON_MISSING_PLATFORM CONCURRENCY QUIESCE PRUNE
 #   ADMIN_WAIT_SECONDS RETRY_DELAY CTR_SOCKET ECR_CREDENTIAL_PROVIDER TRANSIENT PERMANENT
-#   MAX_MESSAGE_CHARS LOG_BYTES SCRUB_PATHS (array) P
-# shellcheck disable=SC2154 # every variable above comes from the generated header
+#   MAX_MESSAGE_CHARS LOG_BYTES SCRUB_PATHS SCRUB_CONTENTS (arrays) SSM_STATE P
+# shellcheck disable=SC2153,SC2154 # every variable above comes from the generated header
 #
 # What the real tools do, and where it is written (the reasons for the shape of this script):
 #  - apiclient exec gives the command ONE pipe for stdout and stderr and writes all of it to its
@@ -112,11 +112,31 @@ ensure_labels() {
   capture "$3" ctr_k8s images label "$1" io.cri-containerd.image=managed io.cri-containerd.pinned=pinned
 }
 
+# After the pulls of an image: its own name, its labels, and what `images ls` says of it. Sets
+# line, digest, size, platforms, and failure (why every pulled platform fails, or empty).
+finish_image() {
+  local i=$1 src=$2 ref=$3
+  failure=''
+  if [ "$src" != "$ref" ] && ! rename_image "$src" "$ref" "$WORK/tag-$i.log"; then
+    failure="pulled as $src, but naming it $ref failed: $(failure_reason "$WORK/tag-$i.log")"
+    return
+  fi
+  line=$(image_line "$ref")
+  digest=$(field "$line" 3)
+  # SIZE is two words ("12.0 MiB"); PLATFORMS follows it.
+  size="$(field "$line" 4) $(field "$line" 5)"
+  platforms=$(field "$line" 6)
+  if ! ensure_labels "$ref" "$line" "$WORK/label-$i.log"; then
+    failure="pulled, but labelling it managed and pinned failed: $(failure_reason "$WORK/label-$i.log")"
+  fi
+}
+
 # Pulls one image for every platform, one platform after the other; writes report lines to
 # $WORK/report-<i>.
 pull_image() {
   local i=$1 ref=${REFS[$1]} src=${SRCS[$1]} auth=${AUTH[$1]}
-  local out="$WORK/report-$i" n platform log start before line digest size platforms message
+  local out="$WORK/report-$i" n platform log start before message
+  local line='' digest='' size='' platforms='' failure=''
   local user=() status=() ms=() why=()
   : > "$out"
   # What the volume already held under this name (from a base snapshot).
@@ -143,21 +163,10 @@ pull_image() {
     fi
     ms[n]=$(( $(now_ms) - start ))
   done
-  if [ "$src" != "$ref" ] && [[ " ${status[*]} " == *" ok "* ]] && ! rename_image "$src" "$ref" "$WORK/tag-$i.log"; then
-    message="pulled as $src, but naming it $ref failed: $(failure_reason "$WORK/tag-$i.log")"
-    for n in "${!PLATFORMS[@]}"; do [ "${status[n]}" != ok ] || { status[n]=fail; why[n]=$message; }; done
-  fi
-  line=$(image_line "$ref")
-  digest=$(field "$line" 3)
-  # SIZE is two words ("12.0 MiB"); PLATFORMS follows it.
-  size="$(field "$line" 4) $(field "$line" 5)"
-  platforms=$(field "$line" 6)
-  if [[ " ${status[*]} " == *" ok "* ]] && ! ensure_labels "$ref" "$line" "$WORK/label-$i.log"; then
-    message="pulled, but labelling it managed and pinned failed: $(failure_reason "$WORK/label-$i.log")"
-    for n in "${!PLATFORMS[@]}"; do [ "${status[n]}" != ok ] || { status[n]=fail; why[n]=$message; }; done
-  fi
+  [[ " ${status[*]} " == *" ok "* ]] && finish_image "$i" "$src" "$ref"
   for n in "${!PLATFORMS[@]}"; do
     platform=${PLATFORMS[$n]}
+    if [ "${status[n]}" = ok ] && [ -n "$failure" ]; then status[n]=fail; why[n]=$failure; fi
     if [ "${status[n]}" = ok ] && ! has_platform "$platforms" "$platform"; then
       # Exit 0 for a platform the image does not have: a single-platform image of another one.
       why[n]="no match for platform in manifest: the image is for ${platforms:-an unknown platform}, not $platform"
@@ -236,11 +245,34 @@ for i in "${!REFS[@]}"; do
   done < "$WORK/report-$i"
 done
 
+# What belongs to this builder rather than to the images must not reach every node that boots
+# from the snapshot (README "What the snapshot holds"): its host keys, its journal, its SSM agent's
+# registration key. The host has coreutils, findutils and systemd, no shell (bottlerocket-core-kit
+# packages/release/release.spec), so nothing here relies on a glob.
+scrub() {
+  local d
+  # journald writes to /run from now on, so its files on /local can go (systemd journalctl(1)).
+  host journalctl --relinquish-var || return 1
+  host rm -rf -- "${SCRUB_PATHS[@]}" || return 1
+  for d in "${SCRUB_CONTENTS[@]}"; do
+    if host test -d "$d"; then host find "$d" -mindepth 1 -delete || return 1; fi
+  done
+  if [ "$QUIESCE" = 1 ]; then
+    # Snapshotted running: the agent's state cannot go while it runs this command; its private key can.
+    host rm -rf -- "$SSM_STATE/Vault"
+  else
+    # Stopped before the snapshot: the whole agent state goes at shutdown, once the control
+    # container has stopped (stop order is the reverse of Before=) and before /local is unmounted.
+    host systemd-run --unit=bottlerocket-ebs-snapshot-scrub --property=Type=oneshot \
+      --property=RemainAfterExit=yes --property=RequiresMountsFor=/local \
+      --property=Before=host-containers@control.service \
+      "--property=ExecStop=/usr/bin/rm -rf -- $SSM_STATE" /usr/bin/true
+  fi
+}
+
 if [ "$failed" = 0 ]; then
-  # What belongs to this builder rather than to the images (host keys, agent and node state) must
-  # not reach every node that boots from the snapshot. README "What the snapshot holds".
   report phase scrub start
-  if ! capture "$WORK/scrub.log" host rm -rf -- ${SCRUB_PATHS[@]+"${SCRUB_PATHS[@]}"}; then
+  if ! capture "$WORK/scrub.log" scrub; then
     report phase scrub fail "$(failure_reason "$WORK/scrub.log")"
     exit 95
   fi

@@ -18,10 +18,7 @@ import { startService } from './service-process.js';
 export const CONTAINERD_BINARY = '/usr/bin/containerd';
 export const CTR_BINARY = '/usr/bin/ctr';
 /** The shim that points the host's ctr socket at a test daemon (test-support/instance-real/ctr). */
-export const REAL_CTR_SHIM_DIR = resolve(
-  dirname(fileURLToPath(import.meta.url)),
-  'instance-real',
-);
+export const REAL_CTR_SHIM_DIR = resolve(dirname(fileURLToPath(import.meta.url)), 'instance-real');
 
 /** Why a real containerd cannot run here, or undefined when it can. */
 export function containerdUnavailable(): string | undefined {

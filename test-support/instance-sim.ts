@@ -20,6 +20,8 @@ export interface StubImage {
   delaySeconds?: number;
   error?: string;
   auth?: 'ecr' | 'none';
+  /** An index (default) or a single manifest, which containerd takes for any platform. */
+  media?: 'index' | 'manifest';
 }
 
 export function registryFixture(images: StubImage[]): string {
@@ -33,6 +35,7 @@ export function registryFixture(images: StubImage[]): string {
         String(i.delaySeconds ?? 0),
         i.error ?? '',
         i.auth ?? 'none',
+        i.media ?? 'index',
       ].join('\t'),
     )
     .join('\n')
@@ -75,7 +78,7 @@ export function simulatedInstance(
   };
 }
 
-/** Puts an image on the simulated data volume, as a base snapshot would bring it. */
+/** Puts an image on the simulated data volume, as a base snapshot would bring it (ctr stand-in's store). */
 export function seedImage(
   instance: SimulatedInstance,
   ref: string,
@@ -84,13 +87,22 @@ export function seedImage(
 ): void {
   const key = ref.replace(/[/:@]/g, '_');
   mkdirSync(join(instance.stateDir, 'images'), { recursive: true });
+  const list = platforms.join(',');
   writeFileSync(
     join(instance.stateDir, 'images', key),
-    `ref=${ref}\ndigest=${digest}\nsize=1.0 MiB\nsnapshotter=overlayfs\nlabel=io.cri-containerd.image=managed\n`,
-  );
-  writeFileSync(
-    join(instance.stateDir, 'images', `${key}.platforms`),
-    platforms.map((p) => `${p}\n`).join(''),
+    [
+      `ref=${ref}`,
+      `digest=${digest}`,
+      'size=1.0 MiB',
+      'media=index',
+      `platforms=${list}`,
+      `fetched=${list}`,
+      `unpacked=${list}`,
+      'snapshotter=overlayfs',
+      'label=io.cri-containerd.image=managed',
+      'label=io.cri-containerd.pinned=pinned',
+      '',
+    ].join('\n'),
   );
 }
 

@@ -129,7 +129,7 @@ function run(command: string, args: string[]): Promise<void> {
 export async function tarLayer(platform: Platform): Promise<{ tar: Buffer; gzip: Buffer }> {
   const archive = pack();
   const chunks: Buffer[] = [];
-  archive.on('data', (chunk: Buffer) => chunks.push(chunk));
+  archive.on('data', (chunk: unknown) => chunks.push(chunk as Buffer));
   const ended = new Promise<void>((resolve, reject) => {
     archive.on('end', resolve);
     archive.on('error', reject);

@@ -11,15 +11,15 @@ export function missing(...reasons: Array<string | undefined>): string | undefin
 }
 
 /** describe(), or, when `why` says a component is missing, a skip that says why (CI: a failure). */
-export function describeWith(why: string | undefined): typeof describe {
+export function describeWith(why: string | undefined): (name: string, fn: () => void) => void {
   if (why === undefined) return describe;
   if (process.env.CI === 'true') {
-    return ((name: string) =>
+    return (name) =>
       describe(name, () => {
         it('has what it needs', () => {
           throw new Error(`cannot run under CI: ${why}`);
         });
-      })) as unknown as typeof describe;
+      });
   }
   console.warn(`skipped (not under CI): ${why}`);
   return describe.skip;

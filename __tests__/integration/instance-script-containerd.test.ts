@@ -12,7 +12,7 @@ import { afterEach, beforeAll, afterAll, expect, it, jest } from '@jest/globals'
 import { cp, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { parseImageReference } from '../../src/image-ref.js';
 import type { Platform } from '../../src/inputs.js';
 import {
@@ -73,6 +73,28 @@ async function builder(): Promise<Builder> {
   return made;
 }
 
+/** Puts on the builder's /local what a Bottlerocket builder has there besides images. */
+async function seedIdentity(b: Builder) {
+  const local = (path: string) => join(b.hostRoot, 'local', path);
+  const files = {
+    sshKey: local('host-containers/admin/etc/ssh/ssh_host_ed25519_key'),
+    userData: local('host-containers/admin/user-data'),
+    journal: local('var/log/journal/0123456789abcdef/system.journal'),
+    duid: local('var/lib/wicked/duid.xml'),
+    ssmKey: local('host-containers/control/ssm/Vault/Store/EC2RegistrationKey'),
+  };
+  for (const file of Object.values(files)) {
+    await mkdir(dirname(file), { recursive: true });
+    await writeFile(file, 'THIS BUILDER ONLY');
+  }
+  return {
+    ssmKey: files.ssmKey,
+    removed: [files.sshKey, files.userData, dirname(files.journal), files.duid],
+    // The wicked directory stays (its contents go); the agent's state waits for shutdown.
+    kept: [dirname(files.duid), files.ssmKey, local('var/lib/containerd')],
+  };
+}
+
 function plan(images: string[], overrides: Partial<ScriptPlan> = {}): ScriptPlan {
   return {
     images: images.map(parseImageReference),
@@ -97,8 +119,15 @@ async function build(b: Builder, p: ScriptPlan) {
   try {
     const result = await runScript(renderInstanceScript(p), instance, 80_000);
     const ctrCalls = instance.has('ctr-real.log') ? instance.read('ctr-real.log') : '';
-    const hostCommands = instance.has('host-commands.log') ? instance.read('host-commands.log') : '';
-    return { ...result, report: parseScriptReport(result.stdout, p.images), ctrCalls, hostCommands };
+    const hostCommands = instance.has('host-commands.log')
+      ? instance.read('host-commands.log')
+      : '';
+    return {
+      ...result,
+      report: parseScriptReport(result.stdout, p.images),
+      ctrCalls,
+      hostCommands,
+    };
   } finally {
     instance.cleanup();
   }
@@ -163,9 +192,7 @@ suite('the instance script on a real containerd', () => {
 
   it('pulls multi-platform and single-platform images, unpacked for every platform, labelled, and a node booting from a copy sees them', async () => {
     const b = await builder();
-    const ssh = join(b.hostRoot, 'local/host-containers/admin/etc/ssh');
-    await mkdir(ssh, { recursive: true });
-    await writeFile(join(ssh, 'ssh_host_ed25519_key'), 'PRIVATE KEY OF THIS BUILDER');
+    const identity = await seedIdentity(b);
     const names = [ref('team/multi:v1'), ref('team/list:v1'), ref('team/single:v1')];
     const run = await build(b, plan(names, { onMissingPlatform: 'skip' }));
 
@@ -190,18 +217,28 @@ suite('the instance script on a real containerd', () => {
     expect(byImage(0)[0]?.sizeBytes).toBeGreaterThan(0);
     // Every pull on the client-side path, every flag before the reference.
     for (const line of run.ctrCalls.split('\n').filter((l) => l.includes(' pull '))) {
-      expect(line).toMatch(/pull --plain-http --platform \S+ --snapshotter overlayfs --label \S+ --label \S+ \S+$/);
+      expect(line).toMatch(
+        /pull --plain-http --platform \S+ --snapshotter overlayfs --label \S+ --label \S+ \S+$/,
+      );
     }
     expect(run.hostCommands).toMatch(/ctr .* images pull --local --platform/);
-    // The builder's SSH host key is not on the volume.
-    expect(existsSync(join(ssh, 'ssh_host_ed25519_key'))).toBe(false);
-    expect(run.hostCommands).toContain('rm -rf -- /local/host-containers/admin/etc/ssh');
+    // What was this builder's is not on the volume; what nodes expect to find stays.
+    for (const file of identity.removed) expect(existsSync(file)).toBe(false);
+    for (const file of identity.kept) expect(existsSync(file)).toBe(true);
+    expect(run.hostCommands).toContain('journalctl --relinquish-var');
+    // The SSM agent's state goes at shutdown, once the agent has stopped.
+    expect(run.hostCommands).toMatch(
+      /systemd-run .*--property=Before=host-containers@control.service .*ExecStop=\/usr\/bin\/rm -rf -- \/local\/host-containers\/control\/ssm/,
+    );
 
     // The node: the snapshot is the data volume as it was when the builder stopped.
     await b.containerd.stop();
     const nodeDir = join(b.dir, 'node');
     await cp(join(b.hostRoot, 'local'), join(nodeDir, 'local'), { recursive: true });
-    const node = await startContainerd(join(nodeDir, 'daemon'), join(nodeDir, 'local/var/lib/containerd'));
+    const node = await startContainerd(
+      join(nodeDir, 'daemon'),
+      join(nodeDir, 'local/var/lib/containerd'),
+    );
     builders.push({ dir: nodeDir, hostRoot: nodeDir, containerd: node });
     const listed = await images(node);
     expect(listed.map((l) => l.name).sort()).toEqual([...names].sort());
@@ -284,11 +321,20 @@ suite('the instance script on a real containerd', () => {
     expect(listed[0]?.labels).toMatchObject({ [MANAGED]: 'managed', [PINNED]: 'pinned' });
   });
 
-  it('stores repo:tag@digest under repo@digest, the name the kubelet looks up', async () => {
+  it('stores repo:tag@digest under repo@digest, the name the kubelet looks up (live snapshot)', async () => {
     const b = await builder();
+    const identity = await seedIdentity(b);
     const digest = pushed.multi?.digest ?? '';
-    const run = await build(b, plan([`${ref('team/multi:v1')}@${digest}`], { platforms: ['linux/amd64'] }));
+    const p = plan([`${ref('team/multi:v1')}@${digest}`], {
+      platforms: ['linux/amd64'],
+      quiesce: true,
+    });
+    const run = await build(b, p);
     expect(run.code).toBe(0);
+    // Snapshotted running: the agent's registration key goes now, the rest of its state cannot.
+    expect(existsSync(identity.ssmKey)).toBe(false);
+    expect(run.hostCommands).not.toContain('systemd-run');
+    expect(run.hostCommands).toContain('systemctl stop containerd');
     const listed = await images(b.containerd);
     expect(listed.map((l) => l.name)).toEqual([`${ref('team/multi')}@${digest}`]);
     expect(listed[0]?.digest).toBe(digest);
@@ -296,14 +342,20 @@ suite('the instance script on a real containerd', () => {
 
   it("prunes an earlier volume's images no longer listed, keeping Bottlerocket's own and CRI's ID references", async () => {
     const b = await builder();
-    await build(b, plan([ref('team/old:v1'), ref('team/multi:v1')], { platforms: ['linux/amd64'] }));
+    await build(
+      b,
+      plan([ref('team/old:v1'), ref('team/multi:v1')], { platforms: ['linux/amd64'] }),
+    );
     const pause = 'localhost/kubernetes/pause:0.1.0';
     const id = `sha256:${'c'.repeat(64)}`;
     await b.containerd.ctr(['images', 'tag', ref('team/multi:v1'), pause]);
     await b.containerd.ctr(['images', 'tag', ref('team/multi:v1'), id]);
     const run = await build(
       b,
-      plan([ref('team/multi:v1'), ref('team/list:v1')], { platforms: ['linux/amd64'], prune: true }),
+      plan([ref('team/multi:v1'), ref('team/list:v1')], {
+        platforms: ['linux/amd64'],
+        prune: true,
+      }),
     );
     expect(run.code).toBe(0);
     expect(run.report.removed).toEqual([ref('team/old:v1')]);

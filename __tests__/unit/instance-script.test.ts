@@ -1,5 +1,8 @@
-import { afterEach, describe, expect, it } from '@jest/globals';
-import { execFileSync } from 'node:child_process';
+import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { writeFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { parseImageReference } from '../../src/image-ref.js';
 import {
   needsEcrAuth,
@@ -7,6 +10,7 @@ import {
   parseSize,
   renderInstanceScript,
   shellQuote,
+  storageName,
   type ScriptPlan,
 } from '../../src/instance-script.js';
 import type { Platform } from '../../src/inputs.js';
@@ -17,6 +21,7 @@ import {
   type SimulatedInstance,
   type StubImage,
 } from '../../test-support/instance-sim.js';
+import { describeWith } from '../../test-support/requires.js';
 
 const PAUSE = 'public.ecr.aws/eks-distro/kubernetes/pause:3.2';
 const JUPYTER =
@@ -43,8 +48,11 @@ afterEach(() => {
   instance = undefined;
 });
 
+/** The containerd version the ctr stand-in plays (set by each describe.each below). */
+let ctrVersion = '2.1';
+
 async function run(p: ScriptPlan, images: StubImage[], env: Record<string, string> = {}) {
-  instance = simulatedInstance(images, env);
+  instance = simulatedInstance(images, { STUB_CTR_VERSION: ctrVersion, ...env });
   const result = await runScript(renderInstanceScript(p), instance);
   return { ...result, report: parseScriptReport(result.stdout, p.images), instance };
 }
@@ -59,7 +67,11 @@ describe('shellQuote', () => {
   );
 });
 
-describe('instance script', () => {
+describe.each(['1.7', '2.1'])('instance script (containerd %s)', (version) => {
+  beforeEach(() => {
+    ctrVersion = version;
+  });
+
   it('pulls every image for every platform with flags before the reference, labelled managed and pinned', async () => {
     const p = plan([PAUSE, JUPYTER], { platforms: ['linux/amd64', 'linux/arm64'] });
     const r = await run(p, [
@@ -97,7 +109,11 @@ describe('instance script', () => {
     // kubelet is stopped before the first pull
     const host = r.instance.read('host-commands.log').split('\n');
     expect(host.slice(0, 2)).toEqual(['true', 'systemctl stop kubelet']);
-    expect(host.filter((l) => l.includes('images pull'))).toHaveLength(4);
+    expect(host.filter((l) => l.includes('images pull --local'))).toHaveLength(4);
+    // Every flag came before the reference (none were left unparsed).
+    expect(r.instance.has('ignored-args.log')).toBe(false);
+    // Every platform is unpacked, the builder's and the other one (on 2.1 only --local does that).
+    expect(record).toMatch(/^unpacked=.*linux\/amd64.*linux\/arm64/m);
   });
 
   it('uses the chosen snapshotter', async () => {
@@ -198,8 +214,8 @@ describe('instance script', () => {
       r.instance
         .read('host-commands.log')
         .split('\n')
-        .filter((l) => l.includes('docker.io/acme/gone:1')),
-    ).toHaveLength(2);
+        .filter((l) => l.includes('images pull') && l.includes('docker.io/acme/gone:1')),
+    ).toHaveLength(1);
   });
 
   it('fails on a missing platform by default', async () => {
@@ -237,7 +253,7 @@ describe('instance script', () => {
     expect(pulls).toContain(
       `${PRIVATE}\tlinux/amd64\toverlayfs\tAWS:instance-token-for-123456789012.dkr.ecr.us-west-2.amazonaws.com`,
     );
-    expect(pulls).toContain(`${PAUSE}\tlinux/amd64\toverlayfs\t\n`);
+    expect(pulls).toContain(`${PAUSE}\tlinux/amd64\toverlayfs\t\tlocal=1\n`);
     // the token is not echoed into the report
     expect(r.stdout).not.toContain('instance-token-for');
   });
@@ -270,7 +286,7 @@ describe('instance script', () => {
         `${CACHED}\tlinux/arm64\toverlayfs\tAWS:instance-token-for-123456789012.dkr.ecr.us-west-2.amazonaws.com`,
       );
       expect(pulls).not.toContain('ghcr.io/');
-      expect(r.instance.read('tags.log')).toBe(`${CACHED}\t${GHCR}\n`.repeat(2));
+      expect(r.instance.read('tags.log')).toBe(`${CACHED}\t${GHCR}\tlocal=1\n`);
       // On the volume under its own name only, still labelled for the kubelet.
       const image = r.instance.read('images/ghcr.io_acme_trainer_v7');
       expect(image).toContain(`ref=${GHCR}`);
@@ -383,15 +399,210 @@ describe('instance script', () => {
   }, 60_000);
 });
 
-describe('incremental builds', () => {
+describe('what containerd 2.1 does differently (ctr stand-in, 2.1 mode)', () => {
+  beforeEach(() => {
+    ctrVersion = '2.1';
+  });
+  const BOTH: Platform[] = ['linux/amd64', 'linux/arm64'];
+  const withoutLocal = (script: string) => script.replace(/ --local\b/g, '');
+
+  it("unpacks the platform that is not the builder's only because the pull says --local", async () => {
+    const p = plan([PAUSE], { platforms: BOTH });
+    const image: StubImage = { ref: PAUSE, platforms: BOTH };
+    const r = await run(p, [image]);
+    expect(r.code).toBe(0);
+    expect(r.instance.read('images/public.ecr.aws_eks-distro_kubernetes_pause_3.2')).toMatch(
+      /^unpacked=,linux\/amd64,linux\/arm64$/m,
+    );
+    // The same pulls through the transfer service leave arm64 packed: nodes would unpack it.
+    const inst = simulatedInstance([image], { STUB_CTR_VERSION: '2.1' });
+    try {
+      const without = await runScript(withoutLocal(renderInstanceScript(p)), inst);
+      expect(without.code).toBe(0);
+      expect(inst.read('images/public.ecr.aws_eks-distro_kubernetes_pause_3.2')).toMatch(
+        /^unpacked=,linux\/amd64$/m,
+      );
+    } finally {
+      inst.cleanup();
+    }
+  });
+
+  it('never reports ok for a platform an index lacks, even where ctr exits 0 (transfer service)', async () => {
+    const p = plan([PAUSE], { platforms: BOTH });
+    const inst = simulatedInstance([{ ref: PAUSE, platforms: ['linux/amd64'] }], {
+      STUB_CTR_VERSION: '2.1',
+    });
+    try {
+      const r = await runScript(withoutLocal(renderInstanceScript(p)), inst);
+      const report = parseScriptReport(r.stdout, p.images);
+      expect(report.pulls.map((x) => [x.platform, x.status])).toEqual([
+        ['linux/amd64', 'ok'],
+        ['linux/arm64', 'fail'],
+      ]);
+      expect(report.pulls[1]?.message).toContain('no match for platform');
+    } finally {
+      inst.cleanup();
+    }
+  });
+
+  it('fails, or skips, a platform a single-manifest image is not for, which ctr accepts', async () => {
+    const images: StubImage[] = [{ ref: PAUSE, platforms: ['linux/amd64'], media: 'manifest' }];
+    const failing = await run(plan([PAUSE], { platforms: BOTH }), images);
+    expect(failing.code).toBe(1);
+    expect(failing.report.pulls.map((x) => x.status)).toEqual(['ok', 'fail']);
+    expect(failing.report.pulls[1]?.message).toContain(
+      'the image is for linux/amd64, not linux/arm64',
+    );
+    const skipping = await run(
+      plan([PAUSE], { platforms: BOTH, onMissingPlatform: 'skip' }),
+      images,
+    );
+    expect(skipping.code).toBe(0);
+    expect(skipping.report.pulls.map((x) => x.status)).toEqual(['ok', 'skip']);
+  });
+
+  it('keeps managed and pinned on an image named through the transfer service, which drops labels', async () => {
+    const CACHED = '123456789012.dkr.ecr.us-west-2.amazonaws.com/ghcr/acme/trainer:v7';
+    const GHCR = 'ghcr.io/acme/trainer:v7';
+    const p = plan([GHCR], { sources: [parseImageReference(CACHED)] });
+    const inst = simulatedInstance([{ ref: CACHED, platforms: ['linux/amd64'], auth: 'ecr' }], {
+      STUB_CTR_VERSION: '2.1',
+    });
+    try {
+      // Even with the tag's --local taken away, the labels are put back.
+      const script = renderInstanceScript(p).replace('images tag --local', 'images tag');
+      const r = await runScript(script, inst);
+      expect(r.code).toBe(0);
+      expect(inst.read('tags.log')).toContain('local=0');
+      const image = inst.read('images/ghcr.io_acme_trainer_v7');
+      expect(image).toContain('label=io.cri-containerd.image=managed');
+      expect(image).toContain('label=io.cri-containerd.pinned=pinned');
+    } finally {
+      inst.cleanup();
+    }
+  });
+
+  it("reads the digest by the image's name when ctr logs a size error above the table", async () => {
+    // Only arm64 on an amd64 builder: images ls cannot size the host platform, and says so first.
+    const digest = `sha256:${'9'.repeat(64)}`;
+    const r = await run(plan([PAUSE], { platforms: ['linux/arm64'] }), [
+      { ref: PAUSE, platforms: BOTH, digest },
+    ]);
+    expect(r.code).toBe(0);
+    expect(r.report.pulls[0]).toMatchObject({ status: 'ok', digest, size: '0.0 B' });
+  });
+
+  it('keeps the reason of a failure after megabytes of progress, and its own output small', async () => {
+    const r = await run(
+      plan([PAUSE]),
+      [
+        {
+          ref: PAUSE,
+          platforms: ['linux/amd64'],
+          error: 'failed to copy: unexpected EOF in layer 7',
+        },
+      ],
+      { STUB_PROGRESS_TABLES: '20000' },
+    );
+    expect(r.code).toBe(1);
+    expect(r.report.pulls[0]?.message).toBe('ctr: failed to copy: unexpected EOF in layer 7');
+    expect(r.stdout.length).toBeLessThan(2000);
+  }, 60_000);
+});
+
+describe('what the snapshot must not carry (builder identity)', () => {
+  it('removes host keys, the journal and other builder state, and the SSM agent state at shutdown', async () => {
+    const r = await run(plan([PAUSE]), [{ ref: PAUSE, platforms: ['linux/amd64'] }]);
+    expect(r.code).toBe(0);
+    const host = r.instance.read('host-commands.log');
+    expect(host).toContain('journalctl --relinquish-var');
+    expect(host).toContain(
+      'rm -rf -- /local/host-containers/admin/etc/ssh /local/host-containers/admin/user-data /local/var/log/journal',
+    );
+    const unit = r.instance.read('systemd-run.log');
+    expect(unit).toContain('--property=Before=host-containers@control.service');
+    expect(unit).toContain('--property=RequiresMountsFor=/local');
+    expect(unit).toContain(
+      '--property=ExecStop=/usr/bin/rm -rf -- /local/host-containers/control/ssm',
+    );
+    // Scrubbed after the pulls, before containerd or the instance stops.
+    const lines = host.split('\n');
+    const scrub = lines.findIndex((l) => l.startsWith('rm -rf'));
+    expect(scrub).toBeGreaterThan(lines.findIndex((l) => l.includes('images pull')));
+  });
+
+  it('removes the SSM registration key itself for a live snapshot, then stops containerd', async () => {
+    const r = await run(plan([PAUSE], { quiesce: true }), [
+      { ref: PAUSE, platforms: ['linux/amd64'] },
+    ]);
+    expect(r.code).toBe(0);
+    const lines = r.instance.read('host-commands.log').split('\n');
+    const vault = lines.indexOf('rm -rf -- /local/host-containers/control/ssm/Vault');
+    expect(vault).toBeGreaterThan(0);
+    expect(lines.indexOf('systemctl stop containerd')).toBeGreaterThan(vault);
+    expect(r.instance.has('systemd-run.log')).toBe(false);
+  });
+
+  it('fails the build rather than snapshot a builder it could not scrub', async () => {
+    const r = await run(plan([PAUSE]), [{ ref: PAUSE, platforms: ['linux/amd64'] }], {
+      STUB_SYSTEMD_RUN_FAIL: 'Access denied',
+    });
+    expect(r.code).toBe(95);
+    expect(r.report.phaseFailure).toEqual({
+      phase: 'scrub',
+      message: expect.stringContaining('Access denied'),
+    });
+  });
+
+  it('leaves a failed build alone (no snapshot is taken of it)', async () => {
+    const r = await run(plan([PAUSE]), []);
+    expect(r.code).toBe(1);
+    expect(r.instance.read('host-commands.log')).not.toContain('rm -rf');
+  });
+});
+
+describe('names', () => {
+  it('stores repo:tag@digest as repo@digest, as the kubelet looks it up', () => {
+    const digest = `sha256:${'a'.repeat(64)}`;
+    expect(storageName(parseImageReference(`nginx:1.27@${digest}`))).toBe(
+      `docker.io/library/nginx@${digest}`,
+    );
+    expect(storageName(parseImageReference('nginx'))).toBe('docker.io/library/nginx:latest');
+  });
+
+  it.each([
+    '123456789012.dkr.ecr.us-west-2.amazonaws.com',
+    '123456789012.dkr.ecr-fips.us-gov-west-1.amazonaws.com',
+    '123456789012.dkr-ecr.us-west-2.on.aws',
+    '123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn',
+    '123456789012.dkr.ecr.eusc-de-east-1.amazonaws.eu',
+    '123456789012.dkr.ecr.us-iso-east-1.c2s.ic.gov',
+  ])('authenticates %s as the credential provider does', (host) => {
+    expect(needsEcrAuth(parseImageReference(`${host}/app:1`))).toBe(true);
+  });
+
+  it.each(['public.ecr.aws', 'ghcr.io', '123456789012.dkr.ecr.us-west-2.example.com'])(
+    'pulls from %s anonymously',
+    (host) => expect(needsEcrAuth(parseImageReference(`${host}/app:1`))).toBe(false),
+  );
+});
+
+describe.each(['1.7', '2.1'])('incremental builds (containerd %s)', (version) => {
+  beforeEach(() => {
+    ctrVersion = version;
+  });
+
   it("removes images no longer listed, keeps Bottlerocket's own, and reports unchanged images as reused", async () => {
     const PINNED = `docker.io/acme/tool@sha256:${'6'.repeat(64)}`;
     const p = plan([PAUSE, JUPYTER, PINNED], { prune: true });
-    instance = simulatedInstance([
-      { ref: PAUSE, platforms: ['linux/amd64'], digest: `sha256:${'1'.repeat(64)}` },
-      { ref: JUPYTER, platforms: ['linux/amd64'], digest: `sha256:${'3'.repeat(64)}` },
-      { ref: PINNED, platforms: ['linux/amd64'], digest: `sha256:${'6'.repeat(64)}` },
-    ]);
+    instance = simulatedInstance(
+      [
+        { ref: PAUSE, platforms: ['linux/amd64'], digest: `sha256:${'1'.repeat(64)}` },
+        { ref: JUPYTER, platforms: ['linux/amd64'], digest: `sha256:${'3'.repeat(64)}` },
+        { ref: PINNED, platforms: ['linux/amd64'], digest: `sha256:${'6'.repeat(64)}` },
+      ],
+      { STUB_CTR_VERSION: ctrVersion },
+    );
     seedImage(instance, PAUSE, `sha256:${'1'.repeat(64)}`, ['linux/amd64']);
     seedImage(instance, JUPYTER, `sha256:${'2'.repeat(64)}`, ['linux/amd64']);
     seedImage(instance, PINNED, `sha256:${'6'.repeat(64)}`, ['linux/amd64']);
@@ -405,6 +616,8 @@ describe('incremental builds', () => {
     seedImage(instance, 'localhost/kubernetes/pause:0.1.0', `sha256:${'5'.repeat(64)}`, [
       'linux/amd64',
     ]);
+    // CRI's ID reference beside a name (the pause image's config digest).
+    seedImage(instance, `sha256:${'8'.repeat(64)}`, `sha256:${'5'.repeat(64)}`, ['linux/amd64']);
     const r = await runScript(renderInstanceScript(p), instance);
     expect(r.code).toBe(0);
     const report = parseScriptReport(r.stdout, p.images);
@@ -421,11 +634,14 @@ describe('incremental builds', () => {
       [PINNED, true],
     ]);
     expect(instance.has('images/localhost_kubernetes_pause_0.1.0')).toBe(true);
+    expect(instance.has(`images/sha256_${'8'.repeat(64)}`)).toBe(true);
   });
 
   it('does not prune a fresh volume', async () => {
     const p = plan([PAUSE]);
-    instance = simulatedInstance([{ ref: PAUSE, platforms: ['linux/amd64'] }]);
+    instance = simulatedInstance([{ ref: PAUSE, platforms: ['linux/amd64'] }], {
+      STUB_CTR_VERSION: ctrVersion,
+    });
     seedImage(instance, 'docker.io/acme/other:1', `sha256:${'4'.repeat(64)}`, ['linux/amd64']);
     const r = await runScript(renderInstanceScript(p), instance);
     expect(r.code).toBe(0);
@@ -467,3 +683,27 @@ describe('parseScriptReport', () => {
     ]);
   });
 });
+
+const shellcheck = spawnSync('shellcheck', ['--version']).status === 0;
+describeWith(shellcheck ? undefined : 'shellcheck not found: apt-get install shellcheck')(
+  'shellcheck',
+  () => {
+    it('finds nothing in the script as rendered (header and body)', () => {
+      const dir = mkdtempSync(join(tmpdir(), 'bes-shellcheck-'));
+      try {
+        const file = join(dir, 'script.sh');
+        const p = plan([PAUSE, PRIVATE, `docker.io/acme/tool:1@sha256:${'6'.repeat(64)}`], {
+          platforms: ['linux/amd64', 'linux/arm64'],
+          prune: true,
+          quiesce: true,
+        });
+        writeFileSync(file, renderInstanceScript(p));
+        const result = spawnSync('shellcheck', ['--severity=style', file], { encoding: 'utf8' });
+        expect(result.stdout).toBe('');
+        expect(result.status).toBe(0);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+  },
+);

@@ -17,11 +17,13 @@ export interface EcrRegistry {
 export type EcrClientFactory = (region: string) => ECRClient;
 
 /**
- * <account>.dkr.ecr[-fips].<region>.amazonaws.com[.cn], and the dual-stack
- * <account>.dkr-ecr[-fips].<region>.on.aws.
+ * The ECR private registry hosts, as the kubelet's ecr-credential-provider matches them
+ * (kubernetes/cloud-provider-aws cmd/ecr-credential-provider/main.go ecrPrivateHostPattern):
+ * <account>.dkr.ecr[-fips].<region>.amazonaws.com[.cn], the dual-stack
+ * <account>.dkr-ecr[-fips].<region>.on.aws, and the other partitions' domains.
  */
 const ECR_HOST =
-  /^(\d{12})\.dkr(?:\.ecr(?:-fips)?\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?|-ecr(?:-fips)?\.([a-z0-9-]+)\.on\.aws)$/;
+  /^(\d{12})\.dkr[.-]ecr(?:-fips)?\.([a-zA-Z0-9][a-zA-Z0-9-_]*)\.(?:amazonaws\.(?:com(?:\.cn)?|eu)|on\.(?:aws|amazonwebservices\.com\.cn)|sc2s\.sgov\.gov|c2s\.ic\.gov|cloud\.adc-e\.uk|csp\.hci\.ic\.gov)$/;
 /** Renew this long before ECR says the token expires (tokens last 12 hours). */
 const RENEW_BEFORE_MS = 5 * 60_000;
 const DEFAULT_LIFETIME_MS = 12 * 60 * 60_000;
@@ -32,7 +34,7 @@ export function parseEcrRegistry(registry: string): EcrRegistry | undefined {
   const match = ECR_HOST.exec(host);
   if (!match) return undefined;
   const accountId = match[1];
-  const region = match[2] ?? match[3];
+  const region = match[2];
   return accountId && region ? { accountId, region } : undefined;
 }
 
