@@ -85,7 +85,8 @@ function compile(source: SchemaSource): ValidateFunction {
   const raw = JSON.parse(readFileSync(path.join(SCHEMAS, source.file), 'utf8')) as Json;
   const schema = source.repository === 'eksctl-io/eksctl' ? raw : strictStructural(raw);
   // eksctl's schema.json names draft-07; ajv's default meta-schema is draft-07 as well.
-  const { $schema: _ignored, ...body } = schema as Json;
+  const body = { ...(schema as Json) };
+  delete body.$schema;
   return ajv.compile(body);
 }
 
