@@ -74,6 +74,14 @@ function crdHint(data: Obj, line: number): KarpenterVersionHint | undefined {
 
 /** The hints one parsed document gives (usually none). */
 export function karpenterVersionHints(doc: Document, line: number): KarpenterVersionHint[] {
+  // Only the kinds that can tell are turned into data (aliases expanded).
+  const kind0 = text(doc.get('kind'));
+  const candidate =
+    kind0 === 'CustomResourceDefinition' ||
+    kind0 === 'HelmRelease' ||
+    kind0 === 'Application' ||
+    (kind0 === undefined && doc.has('dependencies'));
+  if (!candidate) return [];
   const data = obj(doc.toJS({ maxAliasCount: 1000 }) as unknown);
   if (!data) return [];
   const apiVersion = text(data.apiVersion) ?? '';
