@@ -140,6 +140,12 @@ describe('manifests and pull request', () => {
     expect(main.stdout).toContain('::add-mask::ghs_testtoken123');
     expect(main.stdout.replace(/^::add-mask::.*$/gm, '')).not.toContain('ghs_testtoken123');
     expect(main.summary).toContain('### Manifests');
+    // The article's other group is Bottlerocket with the implicit data volume: the summary says
+    // what to add to it, with this snapshot.
+    expect(main.summary).toContain(
+      "- `clusters/prod.yaml:12` eksctl managed node group 'no-prefetch-mng', to the node group:",
+    );
+    expect(main.summary).toContain(`    snapshotID: ${firstSnapshot}`);
   }, 120_000);
 
   it('promoting the same snapshot makes no commit; a second promotion changes nothing at all', async () => {
