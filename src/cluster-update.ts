@@ -90,10 +90,10 @@ export interface UpdatedFile {
   }>;
 }
 
-/** A warning the manifest rewrite emitted, for the job summary. */
+/** A warning the manifest rewrite emitted, for the job summary; no place for run-wide ones. */
 export interface ManifestWarning {
-  path: string;
-  line: number;
+  path?: string;
+  line?: number;
   message: string;
 }
 
@@ -164,9 +164,12 @@ export async function updateCluster(
   );
   const outcome: ClusterUpdateResult = {
     updatedFiles,
-    warnings: result.files.flatMap((f) =>
-      f.warnings.map((w) => ({ path: f.path, line: w.line, message: w.message })),
-    ),
+    warnings: [
+      ...result.files.flatMap((f) =>
+        f.warnings.map((w) => ({ path: f.path, line: w.line, message: w.message })),
+      ),
+      ...result.warnings.map((message) => ({ message })),
+    ],
     missingDataVolumes: result.files.flatMap((f) =>
       f.missingDataVolumes.map((m) => ({
         path: f.path,

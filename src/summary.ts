@@ -202,8 +202,10 @@ function manifestWarnings(result: ClusterUpdateResult): string[] {
   return [
     '#### Warnings',
     '',
-    ...result.warnings.map(
-      (w) => `- \`${escapeCell(w.path)}:${w.line}\`: ${escapeCell(w.message)}`,
+    ...result.warnings.map((w) =>
+      w.path === undefined
+        ? `- ${escapeCell(w.message)}`
+        : `- \`${escapeCell(w.path)}:${w.line ?? 1}\`: ${escapeCell(w.message)}`,
     ),
     '',
   ];

@@ -50,6 +50,8 @@ export interface UpdateFilesResult {
    * needs these.
    */
   options: RewriteOptions;
+  /** Warnings about the run as a whole (names in `targets` that matched nothing). */
+  warnings: string[];
 }
 
 /** EBS snapshot IDs: snap- and 8 or 17 hex digits. */
@@ -278,13 +280,13 @@ export async function updateManifestFiles(params: UpdateFilesParams): Promise<Up
 
   const wanted = (options.targets ?? []).map((t) => t.trim()).filter((t) => t !== '');
   const updatedNames = new Set(files.flatMap((f) => f.targets.map((t) => t.name)));
-  for (const name of wanted) {
-    if (!updatedNames.has(name)) {
-      logger.warning(
+  const warnings = wanted
+    .filter((name) => !updatedNames.has(name))
+    .map(
+      (name) =>
         `targets lists '${name}', but no eksctl node group or Karpenter node class of that name with a /dev/xvdb data volume was found in the matched files`,
-      );
-    }
-  }
+    );
+  for (const warning of warnings) logger.warning(warning);
 
   const targetCount = files.reduce((n, f) => n + f.targets.length, 0);
   if (targetCount === 0) throw nothingUpdated(matched, skipped, files, wanted);
@@ -301,5 +303,6 @@ export async function updateManifestFiles(params: UpdateFilesParams): Promise<Up
     skipped,
     referencedSnapshotIds: [...referenced].sort(),
     options: used,
+    warnings,
   };
 }

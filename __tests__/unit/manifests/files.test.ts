@@ -176,9 +176,10 @@ describe('updateManifestFiles', () => {
     expect(result.files.flatMap((f) => f.targets.map((t) => t.name))).toEqual([
       'bottlerocket-example',
     ]);
-    expect(logger.messages('warning')).toEqual([
-      "targets lists 'missing-pool', but no eksctl node group or Karpenter node class of that name with a /dev/xvdb data volume was found in the matched files",
-    ]);
+    const unknown =
+      "targets lists 'missing-pool', but no eksctl node group or Karpenter node class of that name with a /dev/xvdb data volume was found in the matched files";
+    expect(logger.messages('warning')).toEqual([unknown]);
+    expect(result.warnings).toEqual([unknown]);
   });
 
   it.each([

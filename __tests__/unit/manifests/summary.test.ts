@@ -53,8 +53,12 @@ describe('clusterUpdateSummary', () => {
   it('lists the warnings with file and line', () => {
     const summary = clusterUpdateSummary({
       ...BASE,
-      warnings: [{ path: 'k/a.yaml', line: 7, message: 'EC2NodeClass | x has no /dev/xvda' }],
+      warnings: [
+        { path: 'k/a.yaml', line: 7, message: 'EC2NodeClass | x has no /dev/xvda' },
+        { message: "targets lists 'gone', but no ..." },
+      ],
     });
+    expect(summary).toContain("- targets lists 'gone', but no ...");
     expect(summary).toContain('#### Warnings');
     expect(summary).toContain('- `k/a.yaml:7`: EC2NodeClass \\| x has no /dev/xvda');
   });
