@@ -134,7 +134,10 @@ function reportMissing(
   // (defaults.go setVolumeDefaults), sized volumeSize or DefaultNodeVolumeSize.
   const today = groupVolumeName === ROOT_DEVICE ? 0 : ownGiB || EKSCTL_DEFAULT_VOLUME_GIB;
   const dataGiB = Math.max(today, options.requiredSizeGiB ?? 0, EKSCTL_DEFAULT_VOLUME_GIB);
-  const snippet = eksctlSnippet(options.snapshotId, dataGiB);
+  const snippet = eksctlSnippet(options.snapshotId, dataGiB, {
+    ...(groupVolumeName !== undefined ? { volumeName: groupVolumeName } : {}),
+    ...(own !== undefined ? { volumeSize: own } : {}),
+  });
   ed.missing.push({ ...where, snippetKind: 'eksctl', dataGiB, snippet });
   const message = `${where.label} is Bottlerocket but has no additionalVolumes entry for ${DATA_DEVICE}, so the snapshot cannot be set on its data volume${named ? ' (it is listed in targets)' : ''}; add to the group:\n${snippet}`;
   if (named) ed.warn(where.line, message);

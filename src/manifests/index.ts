@@ -109,7 +109,6 @@ export { karpenterVersionHints, type KarpenterVersionHint } from './karpenter-ve
 export {
   EKSCTL_DEFAULT_VOLUME_GIB,
   KARPENTER_DEFAULT_DATA_GIB,
-  dataVolumeSnippet,
   eksctlSnippet,
   karpenterSnippet,
   type SnippetKind,

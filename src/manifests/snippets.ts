@@ -25,12 +25,26 @@ export type SnippetKind = 'eksctl' | 'karpenter';
  * What to add to an eksctl node group: its own volume becomes the OS volume (`volumeName:
  * /dev/xvda`; eksctl otherwise names it /dev/xvdb for Bottlerocket, defaults.go
  * `setVolumeDefaults`) and the data volume is an `additionalVolumes` entry with the snapshot.
- * `dataGiB` is the data volume's size: never below what the group has today.
+ * `dataGiB` is the data volume's size: never below what the group has today. `group` is what the
+ * group already sets: an OS volume it already names is not repeated, and a `volumeSize` it has
+ * is replaced.
  */
-export function eksctlSnippet(snapshotId: string, dataGiB: number): string {
+export function eksctlSnippet(
+  snapshotId: string,
+  dataGiB: number,
+  group: { volumeName?: string; volumeSize?: string } = {},
+): string {
+  const os =
+    group.volumeName === '/dev/xvda'
+      ? []
+      : [
+          "volumeName: /dev/xvda   # the group's own volume becomes the OS volume",
+          group.volumeSize === undefined
+            ? 'volumeSize: 4           # OS volume GiB (eksctl wants a volumeSize with volumeName)'
+            : `volumeSize: 4           # OS volume GiB; replaces volumeSize: ${group.volumeSize}, which sized the data volume`,
+        ];
   return [
-    "volumeName: /dev/xvda   # the group's own volume becomes the OS volume",
-    'volumeSize: 4           # OS volume GiB (eksctl wants a volumeSize with volumeName)',
+    ...os,
     'additionalVolumes:',
     '  - volumeName: /dev/xvdb',
     `    snapshotID: ${snapshotId}`,
@@ -58,10 +72,4 @@ export function karpenterSnippet(snapshotId: string, dataGiB: number): string {
     '      encrypted: true',
     `      snapshotID: ${snapshotId}`,
   ].join('\n');
-}
-
-export function dataVolumeSnippet(kind: SnippetKind, snapshotId: string, dataGiB: number): string {
-  return kind === 'eksctl'
-    ? eksctlSnippet(snapshotId, dataGiB)
-    : karpenterSnippet(snapshotId, dataGiB);
 }

@@ -192,6 +192,28 @@ describe('eksctl ClusterConfig', () => {
     },
   );
 
+  it('fits the implicit data volume snippet to what the group already sets', () => {
+    const group = (extra: string) =>
+      [
+        'apiVersion: eksctl.io/v1alpha5',
+        'kind: ClusterConfig',
+        'nodeGroups:',
+        '  - name: br',
+        '    amiFamily: Bottlerocket',
+        extra,
+        '',
+      ].join('\n');
+    const sized = run(group('    volumeSize: 120'), { requiredSizeGiB: 50 }).missingDataVolumes[0];
+    // The group's own 120 GiB volume was the data volume: the new one is no smaller.
+    expect(sized?.dataGiB).toBe(120);
+    expect(sized?.snippet).toBe(eksctlSnippet(NEW, 120, { volumeSize: '120' }));
+    expect(sized?.snippet).toContain('replaces volumeSize: 120, which sized the data volume');
+    const os = run(group('    volumeName: /dev/xvda\n    volumeSize: 4'), { requiredSizeGiB: 50 })
+      .missingDataVolumes[0];
+    expect(os?.snippet.split('\n')[0]).toBe('additionalVolumes:');
+    expect(os?.dataGiB).toBe(80);
+  });
+
   describe('volumeSize never gets smaller', () => {
     const entry = (size: string) =>
       readFixture('eksctl-article.yaml').replace(
