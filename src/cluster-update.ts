@@ -90,8 +90,26 @@ export interface UpdatedFile {
   }>;
 }
 
+/** A warning the manifest rewrite emitted, for the job summary; no place for run-wide ones. */
+export interface ManifestWarning {
+  path?: string;
+  line?: number;
+  message: string;
+}
+
+/** A Bottlerocket group / node class with no /dev/xvdb entry, and the YAML to add. */
+export interface MissingDataVolumeReport {
+  path: string;
+  line: number;
+  label: string;
+  snippetKind: 'eksctl' | 'karpenter';
+  snippet: string;
+}
+
 export interface ClusterUpdateResult {
   updatedFiles: UpdatedFile[];
+  warnings: ManifestWarning[];
+  missingDataVolumes: MissingDataVolumeReport[];
   /** Files matched by update-files, changed or not. */
   lookedAt: string[];
   /** Every snapshot ID written anywhere in the matched files, before or after the rewrite: in use, never to be deleted. */
@@ -146,6 +164,21 @@ export async function updateCluster(
   );
   const outcome: ClusterUpdateResult = {
     updatedFiles,
+    warnings: [
+      ...result.files.flatMap((f) =>
+        f.warnings.map((w) => ({ path: f.path, line: w.line, message: w.message })),
+      ),
+      ...result.warnings.map((message) => ({ message })),
+    ],
+    missingDataVolumes: result.files.flatMap((f) =>
+      f.missingDataVolumes.map((m) => ({
+        path: f.path,
+        line: m.line,
+        label: m.label,
+        snippetKind: m.snippetKind,
+        snippet: m.snippet,
+      })),
+    ),
     lookedAt: result.lookedAt,
     // Any snapshot ID anywhere in the matched files, not only the targets rewritten: node
     // groups left out by 'targets', or that could not be rewritten, still use theirs.
@@ -191,7 +224,7 @@ export async function updateCluster(
           content: f.content,
           original: f.original,
           // The base branch may hold another version: the same edit is made to it.
-          reapply: (text: string) => rewriteManifest(text, options).content,
+          reapply: (text: string) => rewriteManifest(text, result.options).content,
         })),
       },
       logger,

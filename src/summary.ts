@@ -8,6 +8,12 @@ import type { DistributionResult } from './distribute.js';
 import type { RetentionResult } from './retention.js';
 import type { PhaseRecord } from './progress.js';
 import { escapeCell, formatBytes } from './markdown.js';
+import {
+  EKSCTL_DEFAULT_VOLUME_GIB,
+  KARPENTER_DEFAULT_DATA_GIB,
+  eksctlSnippet,
+  karpenterSnippet,
+} from './manifests/snippets.js';
 import { formatDuration } from './wait.js';
 
 const STATUS_ICON: Record<ImageResult['status'], string> = {
@@ -97,25 +103,16 @@ export function buildSummary(result: BuildResult): string {
     ...checkpointNote(result),
     '### Use it',
     '',
-    'Karpenter `EC2NodeClass`:',
+    "Karpenter `EC2NodeClass` `spec` (both mappings: a list replaces Karpenter's Bottlerocket defaults):",
     '',
     '```yaml',
-    'blockDeviceMappings:',
-    '  - deviceName: /dev/xvdb',
-    '    ebs:',
-    `      snapshotID: ${result.snapshotId}`,
-    `      volumeSize: ${result.volumeSizeGiB}Gi`,
-    '      volumeType: gp3',
+    karpenterSnippet(result.snapshotId, Math.max(result.volumeSizeGiB, KARPENTER_DEFAULT_DATA_GIB)),
     '```',
     '',
     'eksctl node group:',
     '',
     '```yaml',
-    'additionalVolumes:',
-    '  - volumeName: /dev/xvda',
-    '  - volumeName: /dev/xvdb',
-    `    snapshotID: ${result.snapshotId}`,
-    `    volumeSize: ${result.volumeSizeGiB}`,
+    eksctlSnippet(result.snapshotId, Math.max(result.volumeSizeGiB, EKSCTL_DEFAULT_VOLUME_GIB)),
     '```',
     '',
   ];
@@ -157,13 +154,15 @@ export function clusterUpdateSummary(result: ClusterUpdateResult): string {
     for (const file of result.updatedFiles) {
       for (const t of file.targets) {
         const size = t.size !== undefined ? `${t.previousSize ?? '–'} → ${t.size}` : '';
+        const name = t.name === '' ? '(no name)' : t.name;
         lines.push(
-          `| ${escapeCell(file.path)}:${t.line} | ${escapeCell(`${t.kind} ${t.name}`)} | ${t.previousSnapshotId ?? '(none)'} → ${t.snapshotId} | ${escapeCell(size)} |`,
+          `| ${escapeCell(file.path)}:${t.line} | ${escapeCell(`${t.kind} ${name}`)} | ${t.previousSnapshotId ?? '(none)'} → ${t.snapshotId} | ${escapeCell(size)} |`,
         );
       }
     }
     lines.push('');
   }
+  lines.push(...missingDataVolumes(result), ...manifestWarnings(result));
   const pr = result.pullRequest;
   if (pr) {
     lines.push(
@@ -174,6 +173,42 @@ export function clusterUpdateSummary(result: ClusterUpdateResult): string {
     );
   }
   return lines.join('\n');
+}
+
+function missingDataVolumes(result: ClusterUpdateResult): string[] {
+  if (result.missingDataVolumes.length === 0) return [];
+  const lines = [
+    '#### Bottlerocket node groups and node classes without a data volume entry',
+    '',
+    'Their data volume (`/dev/xvdb`) is implicit, so the snapshot could not be set on it. Add:',
+    '',
+  ];
+  for (const m of result.missingDataVolumes) {
+    const where = m.snippetKind === 'eksctl' ? 'to the node group' : 'in `spec`';
+    lines.push(
+      `- \`${escapeCell(m.path)}:${m.line}\` ${escapeCell(m.label)}, ${where}:`,
+      '',
+      '  ```yaml',
+      ...m.snippet.split('\n').map((l) => `  ${l}`),
+      '  ```',
+      '',
+    );
+  }
+  return lines;
+}
+
+function manifestWarnings(result: ClusterUpdateResult): string[] {
+  if (result.warnings.length === 0) return [];
+  return [
+    '#### Warnings',
+    '',
+    ...result.warnings.map((w) =>
+      w.path === undefined
+        ? `- ${escapeCell(w.message)}`
+        : `- \`${escapeCell(w.path)}:${w.line ?? 1}\`: ${escapeCell(w.message)}`,
+    ),
+    '',
+  ];
 }
 
 export function promotionSummary(

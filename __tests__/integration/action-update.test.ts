@@ -99,18 +99,18 @@ describe('manifests and pull request', () => {
     firstSnapshot = main.outputs['snapshot-id'] ?? '';
     expect(firstSnapshot).toMatch(/^snap-/);
 
-    // The workspace file differs from the original only on the data volume's lines: the
-    // snapshot ID, and the size nodes need (the article's entry had none).
+    // The workspace file differs from the original only on the data volume's snapshot ID. The
+    // article's entry has no volumeSize, so eksctl gives it 80 GiB: more than the 50 GiB
+    // snapshot needs, and no size is written (writing 50 would shrink the nodes' data volume).
     const before = fixture('eksctl-article.yaml').split('\n');
     const after = readFileSync(join(workspace, EKSCTL), 'utf8').split('\n');
     expect(after.filter((line) => !before.includes(line)).map((l) => l.trim())).toEqual([
       `snapshotID: ${firstSnapshot}`,
-      'volumeSize: 50',
     ]);
     expect(before.filter((line) => !after.includes(line)).map((l) => l.trim())).toEqual([
       expect.stringMatching(/^snapshotID: snap-/),
     ]);
-    expect(after).toHaveLength(before.length + 1);
+    expect(after).toHaveLength(before.length);
 
     const updated = JSON.parse(main.outputs['updated-files'] ?? '[]') as Array<{
       path: string;
@@ -140,6 +140,12 @@ describe('manifests and pull request', () => {
     expect(main.stdout).toContain('::add-mask::ghs_testtoken123');
     expect(main.stdout.replace(/^::add-mask::.*$/gm, '')).not.toContain('ghs_testtoken123');
     expect(main.summary).toContain('### Manifests');
+    // The article's other group is Bottlerocket with the implicit data volume: the summary says
+    // what to add to it, with this snapshot.
+    expect(main.summary).toContain(
+      "- `clusters/prod.yaml:12` eksctl managed node group 'no-prefetch-mng', to the node group:",
+    );
+    expect(main.summary).toContain(`    snapshotID: ${firstSnapshot}`);
   }, 120_000);
 
   it('promoting the same snapshot makes no commit; a second promotion changes nothing at all', async () => {

@@ -32,7 +32,7 @@ import {
   type Edit,
   type ScalarStyle,
 } from './source.js';
-import type { ManifestFinding, TargetUpdate } from './types.js';
+import type { ManifestFinding, MissingDataVolume, TargetUpdate } from './types.js';
 
 export type ParsedDocument = Document.Parsed;
 
@@ -63,6 +63,7 @@ export class ManifestEditor {
   readonly targets: TargetUpdate[] = [];
   readonly warnings: ManifestFinding[] = [];
   readonly notices: ManifestFinding[] = [];
+  readonly missing: MissingDataVolume[] = [];
   private readonly lineStarts: number[] = [0];
   private readonly edits: Edit[] = [];
 
@@ -106,6 +107,7 @@ export class ManifestEditor {
       this.warnings.length,
       this.notices.length,
       this.edits.length,
+      this.missing.length,
     ];
     this.dry = true;
     handler();
@@ -114,6 +116,7 @@ export class ManifestEditor {
     this.warnings.length = marks[1] ?? 0;
     this.notices.length = marks[2] ?? 0;
     this.edits.length = marks[3] ?? 0;
+    this.missing.length = marks[4] ?? 0;
     this.pending = new Map();
     this.attachments = [];
     this.noticedAnchors = new Set();
@@ -133,8 +136,8 @@ export class ManifestEditor {
     this.scratch = null;
   }
 
-  warn(line: number, message: string): void {
-    this.warnings.push({ line, message });
+  warn(line: number, message: string, notBottlerocket = false): void {
+    this.warnings.push(notBottlerocket ? { line, message, notBottlerocket } : { line, message });
   }
 
   notice(line: number, message: string): void {

@@ -10,8 +10,11 @@ import type { Logger } from '../logger.js';
 import { rewriteManifest } from './rewrite.js';
 import {
   ManifestParseError,
+  type KarpenterVersionHint,
   type ManifestFinding,
+  type MissingDataVolume,
   type RewriteOptions,
+  type RewriteResult,
   type TargetUpdate,
 } from './types.js';
 
@@ -25,6 +28,8 @@ export interface FileUpdate {
   original: string;
   warnings: ManifestFinding[];
   notices: ManifestFinding[];
+  /** Bottlerocket groups / node classes without a /dev/xvdb entry, with what to add. */
+  missingDataVolumes: MissingDataVolume[];
 }
 
 export interface UpdateFilesResult {
@@ -39,6 +44,14 @@ export interface UpdateFilesResult {
    * what retention must never delete.
    */
   referencedSnapshotIds: string[];
+  /**
+   * The options the files were rewritten with: the given ones plus what the files say about
+   * the Karpenter version (`karpenterVersions`). Rewriting another copy of a file the same way
+   * needs these.
+   */
+  options: RewriteOptions;
+  /** Warnings about the run as a whole (names in `targets` that matched nothing). */
+  warnings: string[];
 }
 
 /** EBS snapshot IDs: snap- and 8 or 17 hex digits. */
@@ -90,6 +103,67 @@ export function checkPatterns(patterns: readonly string[]): string[] {
   return cleaned;
 }
 
+function rewriteFile(rel: string, original: string, options: RewriteOptions): RewriteResult {
+  try {
+    return rewriteManifest(original, options);
+  } catch (error) {
+    if (error instanceof ManifestParseError) {
+      throw new ActionError(
+        `${rel}:${error.line}:${error.column}: not valid YAML: ${error.message}. No file was changed.`,
+        { cause: error },
+      );
+    }
+    throw error;
+  }
+}
+
+/** The "nothing was updated" error: the files looked at, and what to add where. */
+function nothingUpdated(
+  matched: readonly string[],
+  skipped: ReadonlyArray<{ path: string; reason: string }>,
+  files: readonly FileUpdate[],
+  wanted: readonly string[],
+): ActionError {
+  const reasons = new Map(skipped.map((s) => [s.path, s.reason]));
+  const list = matched
+    .map((p) => {
+      const reason = reasons.get(p);
+      return reason === undefined ? `  - ${p}` : `  - ${p} (skipped: ${reason})`;
+    })
+    .join('\n');
+  const filtered = wanted.length > 0 ? ` named in targets (${wanted.join(', ')})` : '';
+  const lines = [
+    `Nothing was updated: no eksctl node group (additionalVolumes entry with volumeName /dev/xvdb) or Karpenter EC2NodeClass/AWSNodeTemplate (blockDeviceMappings entry with deviceName /dev/xvdb)${filtered} was found in the files looked at:\n${list}`,
+  ];
+  const missing = files.flatMap((f) => f.missingDataVolumes.map((m) => ({ path: f.path, m })));
+  for (const { path: file, m } of missing) {
+    const where =
+      m.snippetKind === 'eksctl' ? 'add to the node group' : 'set in spec (both mappings)';
+    lines.push(
+      `${file}:${m.line}: ${m.label} runs Bottlerocket but has no /dev/xvdb entry; ${where}:\n${indent(m.snippet)}`,
+    );
+  }
+  const notBottlerocket = files.flatMap((f) =>
+    f.warnings.filter((w) => w.notBottlerocket).map((w) => `${f.path}:${w.line}: ${w.message}`),
+  );
+  if (notBottlerocket.length > 0) lines.push(...notBottlerocket);
+  return new ActionError(lines.join('\n'));
+}
+
+function indent(text: string): string {
+  return text
+    .split('\n')
+    .map((l) => `    ${l}`)
+    .join('\n');
+}
+
+/** Every Karpenter version hint in the rewritten files, with the file it is in. */
+function versionHints(files: ReadonlyArray<{ path: string; result: RewriteResult }>) {
+  return files.flatMap(({ path: file, result }) =>
+    result.karpenterVersions.map((h): KarpenterVersionHint => ({ ...h, file })),
+  );
+}
+
 function isInside(root: string, candidate: string): boolean {
   const relative = path.relative(root, candidate);
   return relative === '' || (!relative.startsWith('..') && !path.isAbsolute(relative));
@@ -126,6 +200,7 @@ export async function updateManifestFiles(params: UpdateFilesParams): Promise<Up
   const skipped: Array<{ path: string; reason: string }> = [];
   const referenced = new Set<string>();
   const seen = new Set<string>();
+  const read: Array<{ path: string; original: string; result: RewriteResult }> = [];
   for (const matchedRel of matched) {
     const real = await realpath(path.join(root, matchedRel));
     if (!isInside(root, real)) {
@@ -153,31 +228,32 @@ export async function updateManifestFiles(params: UpdateFilesParams): Promise<Up
       continue;
     }
     for (const id of snapshotIdsIn(original)) referenced.add(id);
-    let result;
-    try {
-      result = rewriteManifest(original, options);
-    } catch (error) {
-      if (error instanceof ManifestParseError) {
-        throw new ActionError(
-          `${rel}:${error.line}:${error.column}: not valid YAML: ${error.message}. No file was changed.`,
-          { cause: error },
-        );
-      }
-      throw error;
-    }
+    read.push({ path: rel, original, result: rewriteFile(rel, original, options) });
+  }
+
+  // A Karpenter version shown in one file (a chart, the CRD) matters for the node classes in
+  // all: rewrite again knowing it when a volume initialization rate is asked for.
+  const hints = versionHints(read);
+  const used: RewriteOptions =
+    hints.length > 0 && options.volumeInitializationRate !== undefined
+      ? { ...options, karpenterVersions: [...(options.karpenterVersions ?? []), ...hints] }
+      : options;
+  for (const entry of read) {
+    const result = used === options ? entry.result : rewriteFile(entry.path, entry.original, used);
     if (result.skipped !== undefined) {
-      skipped.push({ path: rel, reason: result.skipped });
+      skipped.push({ path: entry.path, reason: result.skipped });
       continue;
     }
     for (const id of snapshotIdsIn(result.content)) referenced.add(id);
     files.push({
-      path: rel,
+      path: entry.path,
       targets: result.targets,
-      changed: result.content !== original,
+      changed: result.content !== entry.original,
       content: result.content,
-      original,
+      original: entry.original,
       warnings: result.warnings,
       notices: result.notices,
+      missingDataVolumes: result.missingDataVolumes,
     });
   }
 
@@ -194,7 +270,7 @@ export async function updateManifestFiles(params: UpdateFilesParams): Promise<Up
           ? `, size ${target.previousSize ?? '(unset)'} -> ${target.size}`
           : '';
       logger.info(
-        `${file.path}:${target.line}: ${target.kind} '${target.name}': snapshotID ${target.previousSnapshotId ?? '(unset)'} -> ${target.snapshotId}${size}${target.changed ? '' : ' (already up to date)'}`,
+        `${file.path}:${target.line}: ${target.kind} ${target.name === '' ? '(no name)' : `'${target.name}'`}: snapshotID ${target.previousSnapshotId ?? '(unset)'} -> ${target.snapshotId}${size}${target.changed ? '' : ' (already up to date)'}`,
       );
     }
   }
@@ -204,28 +280,16 @@ export async function updateManifestFiles(params: UpdateFilesParams): Promise<Up
 
   const wanted = (options.targets ?? []).map((t) => t.trim()).filter((t) => t !== '');
   const updatedNames = new Set(files.flatMap((f) => f.targets.map((t) => t.name)));
-  for (const name of wanted) {
-    if (!updatedNames.has(name)) {
-      logger.warning(
+  const warnings = wanted
+    .filter((name) => !updatedNames.has(name))
+    .map(
+      (name) =>
         `targets lists '${name}', but no eksctl node group or Karpenter node class of that name with a /dev/xvdb data volume was found in the matched files`,
-      );
-    }
-  }
+    );
+  for (const warning of warnings) logger.warning(warning);
 
   const targetCount = files.reduce((n, f) => n + f.targets.length, 0);
-  if (targetCount === 0) {
-    const reasons = new Map(skipped.map((s) => [s.path, s.reason]));
-    const list = matched
-      .map((p) => {
-        const reason = reasons.get(p);
-        return reason === undefined ? `  - ${p}` : `  - ${p} (skipped: ${reason})`;
-      })
-      .join('\n');
-    const filtered = wanted.length > 0 ? ` named in targets (${wanted.join(', ')})` : '';
-    throw new ActionError(
-      `Nothing was updated: no eksctl node group (additionalVolumes entry with volumeName /dev/xvdb) or Karpenter EC2NodeClass/AWSNodeTemplate (blockDeviceMappings entry with deviceName /dev/xvdb)${filtered} was found in the files looked at:\n${list}`,
-    );
-  }
+  if (targetCount === 0) throw nothingUpdated(matched, skipped, files, wanted);
 
   if (write) {
     for (const file of files) {
@@ -233,5 +297,12 @@ export async function updateManifestFiles(params: UpdateFilesParams): Promise<Up
     }
   }
 
-  return { files, lookedAt: matched, skipped, referencedSnapshotIds: [...referenced].sort() };
+  return {
+    files,
+    lookedAt: matched,
+    skipped,
+    referencedSnapshotIds: [...referenced].sort(),
+    options: used,
+    warnings,
+  };
 }

@@ -8,6 +8,7 @@ import { InputError } from '../errors.js';
 import { ManifestEditor } from './editor.js';
 import { EKSCTL_API_VERSION, rewriteEksctl } from './eksctl.js';
 import { KARPENTER_KINDS, rewriteKarpenter } from './karpenter.js';
+import { karpenterVersionHints } from './karpenter-version.js';
 import { findTemplateMarker } from './source.js';
 import { ManifestParseError, type RewriteOptions, type RewriteResult } from './types.js';
 
@@ -51,6 +52,8 @@ export function rewriteManifest(source: string, options: RewriteOptions): Rewrit
       targets: [],
       warnings: [],
       notices: [],
+      missingDataVolumes: [],
+      karpenterVersions: [],
       skipped: `contains a template marker '{{' at line ${templateLine} (Helm or Go template), so it is not YAML until rendered; not edited`,
     };
   }
@@ -78,6 +81,9 @@ export function rewriteManifest(source: string, options: RewriteOptions): Rewrit
     });
   }
 
+  const versions = [...(options.karpenterVersions ?? [])];
+  const ownVersions = docs.flatMap((doc) => karpenterVersionHints(doc, ed.nodeLine(doc.contents)));
+  versions.push(...ownVersions);
   const names = (options.targets ?? []).map((t) => t.trim()).filter((t) => t !== '');
   const filter = names.length > 0 ? new Set(names) : undefined;
   for (const doc of docs) {
@@ -92,9 +98,8 @@ export function rewriteManifest(source: string, options: RewriteOptions): Rewrit
     }
     const karpenter = KARPENTER_KINDS[apiVersion];
     if (karpenter && karpenter.kind === kind) {
-      ed.processDocument(doc, root, () =>
-        rewriteKarpenter(ed, root, apiVersion, kind, karpenter.target, options, filter),
-      );
+      const document = { apiVersion, kindName: kind, kind: karpenter.target, versions };
+      ed.processDocument(doc, root, () => rewriteKarpenter(ed, root, document, options, filter));
     }
   }
 
@@ -116,5 +121,7 @@ export function rewriteManifest(source: string, options: RewriteOptions): Rewrit
     targets: [...ed.targets].sort(byLine),
     warnings: [...ed.warnings].sort(byLine),
     notices: [...ed.notices].sort(byLine),
+    missingDataVolumes: [...ed.missing].sort(byLine),
+    karpenterVersions: ownVersions,
   };
 }

@@ -1,4 +1,8 @@
 /** Public types of the manifest rewriter. See ./index.ts for the contract. */
+import type { KarpenterVersionHint } from './karpenter-version.js';
+import type { SnippetKind } from './snippets.js';
+
+export type { KarpenterVersionHint } from './karpenter-version.js';
 
 export interface RewriteOptions {
   /** The snapshot to write: `snap-` and 8 or 17 lowercase hex digits. */
@@ -9,6 +13,12 @@ export interface RewriteOptions {
   targets?: string[];
   /** MiB/s, 100..300: Karpenter v1 `ebs.volumeInitializationRate`. */
   volumeInitializationRate?: number;
+  /**
+   * What other files say about the Karpenter version (see ./karpenter-version.ts): with one
+   * that lacks `volumeInitializationRate`, the rate is not written. The file's own documents
+   * are read as well.
+   */
+  karpenterVersions?: KarpenterVersionHint[];
 }
 
 export type TargetKind =
@@ -38,6 +48,22 @@ export interface ManifestFinding {
   /** 1-based line in the original text. */
   line: number;
   message: string;
+  /** Set on the warning for a /dev/xvdb mapping left alone because it is not Bottlerocket. */
+  notBottlerocket?: true;
+}
+
+/** A Bottlerocket node group / node class whose data volume is implicit: no /dev/xvdb entry. */
+export interface MissingDataVolume {
+  /** 1-based line of the group / node class. */
+  line: number;
+  kind: TargetKind;
+  /** `eksctl managed node group 'ng'`, `EC2NodeClass 'default'`. */
+  label: string;
+  snippetKind: SnippetKind;
+  /** Size (GiB) the data volume needs: the snapshot's, and never less than it has today. */
+  dataGiB: number;
+  /** What to add, with the snapshot ID. */
+  snippet: string;
 }
 
 export interface RewriteResult {
@@ -46,6 +72,10 @@ export interface RewriteResult {
   targets: TargetUpdate[];
   warnings: ManifestFinding[];
   notices: ManifestFinding[];
+  /** Bottlerocket groups / node classes without a /dev/xvdb entry, with what to add. */
+  missingDataVolumes: MissingDataVolume[];
+  /** What this file says about the Karpenter version. */
+  karpenterVersions: KarpenterVersionHint[];
   /** Why the file was left alone without being parsed (template markers). */
   skipped?: string;
 }

@@ -5,7 +5,8 @@ import path from 'node:path';
 import { ActionError, InputError } from '../../../src/errors.js';
 import { MemoryLogger } from '../../../src/logger.js';
 import { updateManifestFiles, type RewriteOptions } from '../../../src/manifests/index.js';
-import { NEW_SNAPSHOT, OLD_SNAPSHOT, readFixture } from './fixture-cases.js';
+import { eksctlSnippet, karpenterSnippet } from '../../../src/manifests/snippets.js';
+import { FIXTURES, NEW_SNAPSHOT, OLD_SNAPSHOT, readFixture } from './fixture-cases.js';
 
 const OPTIONS: RewriteOptions = { snapshotId: NEW_SNAPSHOT };
 const OLD_TIME = new Date('2020-01-01T00:00:00Z');
@@ -129,10 +130,10 @@ describe('updateManifestFiles', () => {
       write: true,
       logger: new MemoryLogger(),
     });
+    // The article's entry has no volumeSize: eksctl gives it 80 GiB, more than the 50 GiB
+    // snapshot needs, so no size is written (writing 50 would shrink the nodes' data volume).
     expect(await read('deploy/eksctl/cluster.yaml')).toBe(
-      readFixture('eksctl-article.yaml')
-        .replace(OLD_SNAPSHOT, NEW_SNAPSHOT)
-        .replace(`${NEW_SNAPSHOT}\n`, `${NEW_SNAPSHOT}\n        volumeSize: 50\n`),
+      readFixture('eksctl-article.yaml').replace(OLD_SNAPSHOT, NEW_SNAPSHOT),
     );
     expect(await read('deploy/karpenter/nodeclass.yaml')).toBe(
       readFixture('karpenter-v1-ec2nodeclass.expected.yaml'),
@@ -148,7 +149,7 @@ describe('updateManifestFiles', () => {
     await updateManifestFiles({
       workspace,
       patterns: ['deploy/al2023.yaml'],
-      options: OPTIONS,
+      options: { ...OPTIONS, targets: ['al2023-mng', 'al2023'] },
       write: false,
       logger,
     });
@@ -175,9 +176,10 @@ describe('updateManifestFiles', () => {
     expect(result.files.flatMap((f) => f.targets.map((t) => t.name))).toEqual([
       'bottlerocket-example',
     ]);
-    expect(logger.messages('warning')).toEqual([
-      "targets lists 'missing-pool', but no eksctl node group or Karpenter node class of that name with a /dev/xvdb data volume was found in the matched files",
-    ]);
+    const unknown =
+      "targets lists 'missing-pool', but no eksctl node group or Karpenter node class of that name with a /dev/xvdb data volume was found in the matched files";
+    expect(logger.messages('warning')).toEqual([unknown]);
+    expect(result.warnings).toEqual([unknown]);
   });
 
   it.each([
@@ -241,6 +243,81 @@ describe('updateManifestFiles', () => {
         '  - deploy/apps/deployment.yaml',
       ].join('\n'),
     );
+  });
+
+  it('says what to add, per file kind, when only implicit data volumes and other OSes were found', async () => {
+    const CORPUS = path.join(FIXTURES, 'corpus');
+    const corpus = (name: string) => readFile(path.join(CORPUS, name), 'utf8');
+    await put('real/eksctl.yaml', await corpus('eksctl-20-bottlerocket.yaml'));
+    await put('real/karpenter.yaml', await corpus('blueprints-karpenter.yaml'));
+    await put('real/al2023.yaml', await corpus('karpenter-v1-multiple-ebs.yaml'));
+    const run = updateManifestFiles({
+      workspace,
+      patterns: ['real/*.yaml'],
+      options: { ...OPTIONS, requiredSizeGiB: 100 },
+      write: true,
+      logger: new MemoryLogger(),
+    });
+    const error = await run.catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ActionError);
+    const message = (error as Error).message;
+    const indented = (text: string) =>
+      text
+        .split('\n')
+        .map((l) => `    ${l}`)
+        .join('\n');
+    expect(message).toContain(
+      `real/eksctl.yaml:14: eksctl node group 'ng1-public' runs Bottlerocket but has no /dev/xvdb entry; add to the node group:\n${indented(eksctlSnippet(NEW_SNAPSHOT, 100))}`,
+    );
+    expect(message).toContain(
+      `real/karpenter.yaml:2: EC2NodeClass 'default' runs Bottlerocket but has no /dev/xvdb entry; set in spec (both mappings):\n${indented(karpenterSnippet(NEW_SNAPSHOT, 100))}`,
+    );
+    expect(message).toContain(
+      "real/al2023.yaml:49: EC2NodeClass 'multiple-ebs' selects the AMI alias al2023@latest, not Bottlerocket",
+    );
+    expect(karpenterSnippet(NEW_SNAPSHOT, 100)).toContain('deviceName: /dev/xvda');
+  });
+
+  it('withholds volumeInitializationRate when another matched file pins Karpenter below v1.5.0', async () => {
+    const release = (version: string) =>
+      [
+        'apiVersion: helm.toolkit.fluxcd.io/v2',
+        'kind: HelmRelease',
+        'metadata:',
+        '  name: karpenter',
+        'spec:',
+        '  chart:',
+        '    spec:',
+        '      chart: karpenter',
+        `      version: "${version}"`,
+        '',
+      ].join('\n');
+    await put('flux/karpenter.yaml', release('1.4.0'));
+    const logger = new MemoryLogger();
+    const result = await updateManifestFiles({
+      workspace,
+      patterns: ['deploy/karpenter/nodeclass.yaml', 'flux/*.yaml'],
+      options: { ...OPTIONS, volumeInitializationRate: 200 },
+      write: false,
+      logger,
+    });
+    const nodeClass = result.files.find((f) => f.path === 'deploy/karpenter/nodeclass.yaml');
+    expect(nodeClass?.content).not.toContain('volumeInitializationRate');
+    expect(logger.messages('warning')).toContain(
+      "EC2NodeClass 'bottlerocket-example': volumeInitializationRate not written: HelmRelease 'karpenter' (chart karpenter 1.4.0) at flux/karpenter.yaml:1 is a Karpenter older than v1.5.0, whose EC2NodeClass has no such field (the API server would reject the node class)",
+    );
+    // The pull request's reapply uses the same knowledge.
+    expect(result.options.karpenterVersions?.map((h) => h.file)).toEqual(['flux/karpenter.yaml']);
+
+    await put('flux/karpenter.yaml', release('1.5.0'));
+    const newer = await updateManifestFiles({
+      workspace,
+      patterns: ['deploy/karpenter/nodeclass.yaml', 'flux/*.yaml'],
+      options: { ...OPTIONS, volumeInitializationRate: 200 },
+      write: false,
+      logger: new MemoryLogger(),
+    });
+    expect(newer.files[0]?.content).toContain('volumeInitializationRate: 200');
   });
 
   it('names the targets filter in the nothing-updated error', async () => {

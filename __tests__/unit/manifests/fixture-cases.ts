@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseAllDocuments } from 'yaml';
 import type { RewriteOptions } from '../../../src/manifests/index.js';
 
 export const FIXTURES = path.resolve(
@@ -37,7 +38,8 @@ export const GOLDEN_CASES: FixtureCase[] = [
   { name: 'crlf', options: { requiredSizeGiB: 30 } },
   { name: 'no-final-newline', options: {} },
   { name: 'flow-anchors', options: { requiredSizeGiB: 100 } },
-  { name: 'non-bottlerocket', options: {} },
+  // Not Bottlerocket: rewritten only because update-targets names both.
+  { name: 'non-bottlerocket', options: { targets: ['al2023-mng', 'al2023'] } },
 ];
 
 export function readFixture(file: string): string {
@@ -84,4 +86,26 @@ export function diffLines(before: string, after: string): LineDiff {
     }
   }
   return { removed, added };
+}
+
+/** The documents' data with the data volume fields this action writes removed. */
+export function dataWithoutDataVolumeFields(text: string): unknown[] {
+  const strip = (value: unknown): unknown => {
+    if (Array.isArray(value)) return value.map(strip);
+    if (value === null || typeof value !== 'object') return value;
+    const copy: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) copy[k] = strip(v);
+    if (copy.volumeName === '/dev/xvdb') {
+      delete copy.snapshotID;
+      delete copy.volumeSize;
+    }
+    if (copy.deviceName === '/dev/xvdb' && copy.ebs && typeof copy.ebs === 'object') {
+      const ebs = copy.ebs as Record<string, unknown>;
+      delete ebs.snapshotID;
+      delete ebs.volumeSize;
+      delete ebs.volumeInitializationRate;
+    }
+    return copy;
+  };
+  return parseAllDocuments(text).map((d) => strip(d.toJS()));
 }

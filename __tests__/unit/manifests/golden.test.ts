@@ -1,10 +1,10 @@
 import { describe, expect, it } from '@jest/globals';
-import { parseAllDocuments } from 'yaml';
 import { rewriteManifest } from '../../../src/manifests/index.js';
 import {
   GOLDEN_CASES,
   NEW_SNAPSHOT,
   OLD_SNAPSHOT,
+  dataWithoutDataVolumeFields,
   diffLines,
   readFixture,
   type LineDiff,
@@ -108,28 +108,6 @@ const EXPECTED_DIFFS: Record<string, LineDiff> = {
     ],
   },
 };
-
-/** The documents' data with the data volume fields this action writes removed. */
-function dataWithoutDataVolumeFields(text: string): unknown[] {
-  const strip = (value: unknown): unknown => {
-    if (Array.isArray(value)) return value.map(strip);
-    if (value === null || typeof value !== 'object') return value;
-    const copy: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) copy[k] = strip(v);
-    if (copy.volumeName === '/dev/xvdb') {
-      delete copy.snapshotID;
-      delete copy.volumeSize;
-    }
-    if (copy.deviceName === '/dev/xvdb' && copy.ebs && typeof copy.ebs === 'object') {
-      const ebs = copy.ebs as Record<string, unknown>;
-      delete ebs.snapshotID;
-      delete ebs.volumeSize;
-      delete ebs.volumeInitializationRate;
-    }
-    return copy;
-  };
-  return parseAllDocuments(text).map((d) => strip(d.toJS()));
-}
 
 describe('rewriteManifest golden files', () => {
   it('has an expected diff for every golden case', () => {

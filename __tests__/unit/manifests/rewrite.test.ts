@@ -6,6 +6,7 @@ import {
   type RewriteOptions,
   type RewriteResult,
 } from '../../../src/manifests/index.js';
+import { eksctlSnippet } from '../../../src/manifests/snippets.js';
 import { NEW_SNAPSHOT, OLD_SNAPSHOT, diffLines, readFixture } from './fixture-cases.js';
 
 const NEW = NEW_SNAPSHOT;
@@ -55,8 +56,19 @@ describe('eksctl ClusterConfig', () => {
       },
     ]);
     expect(result.warnings).toEqual([]);
+    // no-prefetch-mng is Bottlerocket with the implicit data volume: a notice says what to add.
+    expect(result.missingDataVolumes).toEqual([
+      {
+        line: 12,
+        kind: 'eksctl-managed-nodegroup',
+        label: "eksctl managed node group 'no-prefetch-mng'",
+        snippetKind: 'eksctl',
+        dataGiB: 80,
+        snippet: eksctlSnippet(NEW, 80),
+      },
+    ]);
     expect(messages(result, 'notices')).toEqual([
-      "12: eksctl managed node group 'no-prefetch-mng' has no additionalVolumes entry for /dev/xvdb: not a snapshot target",
+      `12: eksctl managed node group 'no-prefetch-mng' is Bottlerocket but has no additionalVolumes entry for /dev/xvdb, so the snapshot cannot be set on its data volume; add to the group:\n${eksctlSnippet(NEW, 80)}`,
     ]);
   });
 
@@ -134,10 +146,19 @@ describe('eksctl ClusterConfig', () => {
     ]);
   });
 
-  it('warns about a non-Bottlerocket amiFamily and a missing one', () => {
-    const result = run(readFixture('non-bottlerocket.yaml'));
-    expect(messages(result)).toContain(
-      "8: eksctl managed node group 'al2023-mng' has amiFamily AmazonLinux2023, not Bottlerocket: the container images cached on /dev/xvdb will not be used",
+  it('leaves a non-Bottlerocket group alone with a warning, or with none named, updates a named one', () => {
+    const source = readFixture('non-bottlerocket.yaml');
+    const result = run(source);
+    expect(result.content).toBe(source);
+    expect(result.targets).toEqual([]);
+    expect(messages(result)[0]).toBe(
+      "8: eksctl managed node group 'al2023-mng' has amiFamily AmazonLinux2023, not Bottlerocket: its /dev/xvdb is not the container store, so it is left unchanged (name it in update-targets to update it anyway)",
+    );
+    expect(result.warnings[0]?.notBottlerocket).toBe(true);
+    const forced = run(source, { targets: ['al2023-mng'] });
+    expect(forced.targets.map((t) => t.name)).toEqual(['al2023-mng']);
+    expect(messages(forced)).toContain(
+      "8: eksctl managed node group 'al2023-mng' has amiFamily AmazonLinux2023, not Bottlerocket: updated because update-targets names it, but the container images cached on /dev/xvdb will not be used",
     );
     const noFamily = run(
       readFixture('eksctl-article.yaml').replace(
@@ -145,9 +166,76 @@ describe('eksctl ClusterConfig', () => {
         '    privateNetworking: true\n    additionalVolumes',
       ),
     );
+    expect(noFamily.targets).toEqual([]);
     expect(messages(noFamily)).toEqual([
-      "19: eksctl managed node group 'prefetch-mng' sets no amiFamily, so eksctl uses its Amazon Linux default; only Bottlerocket keeps container images on /dev/xvdb: set amiFamily: Bottlerocket",
+      "19: eksctl managed node group 'prefetch-mng' sets no amiFamily, so eksctl uses its default (AmazonLinux2023), not Bottlerocket: its /dev/xvdb is not the container store, so it is left unchanged (name it in update-targets to update it anyway)",
     ]);
+  });
+
+  it.each(['BottlerocketFips', 'bottlerocket', 'BOTTLEROCKETFIPS'])(
+    'treats amiFamily %s as Bottlerocket, as eksctl does, and checks its /dev/xvda override',
+    (family) => {
+      const source = readFixture('eksctl-article.yaml').replaceAll(
+        'amiFamily: Bottlerocket',
+        `amiFamily: ${family}`,
+      );
+      const result = run(source);
+      expect(result.targets.map((t) => t.name)).toEqual(['prefetch-mng']);
+      expect(result.warnings).toEqual([]);
+      expect(result.missingDataVolumes.map((m) => m.label)).toEqual([
+        "eksctl managed node group 'no-prefetch-mng'",
+      ]);
+      const double = run(source.replace("      - volumeName: '/dev/xvda' # OS Volume\n", ''));
+      expect(messages(double)).toEqual([
+        "19: eksctl managed node group 'prefetch-mng' is Bottlerocket without a volumeName: /dev/xvda override: eksctl then uses the group's own volume as /dev/xvdb and would map /dev/xvdb twice; set volumeName: /dev/xvda on the group or add an additionalVolumes entry for /dev/xvda",
+      ]);
+    },
+  );
+
+  it('fits the implicit data volume snippet to what the group already sets', () => {
+    const group = (extra: string) =>
+      [
+        'apiVersion: eksctl.io/v1alpha5',
+        'kind: ClusterConfig',
+        'nodeGroups:',
+        '  - name: br',
+        '    amiFamily: Bottlerocket',
+        extra,
+        '',
+      ].join('\n');
+    const sized = run(group('    volumeSize: 120'), { requiredSizeGiB: 50 }).missingDataVolumes[0];
+    // The group's own 120 GiB volume was the data volume: the new one is no smaller.
+    expect(sized?.dataGiB).toBe(120);
+    expect(sized?.snippet).toBe(eksctlSnippet(NEW, 120, { volumeSize: '120' }));
+    expect(sized?.snippet).toContain('replaces volumeSize: 120, which sized the data volume');
+    const os = run(group('    volumeName: /dev/xvda\n    volumeSize: 4'), { requiredSizeGiB: 50 })
+      .missingDataVolumes[0];
+    expect(os?.snippet.split('\n')[0]).toBe('additionalVolumes:');
+    expect(os?.dataGiB).toBe(80);
+  });
+
+  describe('volumeSize never gets smaller', () => {
+    const entry = (size: string) =>
+      readFixture('eksctl-article.yaml').replace(
+        `        snapshotID: ${OLD}\n`,
+        `        snapshotID: ${OLD}\n${size}`,
+      );
+    it.each([
+      // [written, snapshot GiB, written after]
+      ['', 50, undefined], // eksctl's default 80 GiB is already enough: nothing written
+      ['', 80, undefined],
+      ['', 81, '81'],
+      ['        volumeSize: 30\n', 50, '50'],
+      ['        volumeSize: 200\n', 50, '200'],
+      ['        volumeSize: 50\n', 50, '50'],
+    ])('written %j, snapshot %d GiB -> %s', (written, required, after) => {
+      const result = run(entry(written), { requiredSizeGiB: required });
+      expect(result.targets[0]?.size).toBe(after);
+      const lines = result.content.split('\n');
+      const sizes = lines.filter((l) => l.includes('volumeSize')).map((l) => l.trim());
+      expect(sizes).toEqual(after === undefined ? [] : [`volumeSize: ${after}`]);
+      expect(run(result.content, { requiredSizeGiB: required }).content).toBe(result.content);
+    });
   });
 
   it('warns when a group has several /dev/xvdb entries and updates each', () => {
@@ -411,33 +499,84 @@ describe('Karpenter node classes', () => {
   });
 
   describe('checks', () => {
-    it('warns about RAID0, a non-Bottlerocket alias and a missing /dev/xvda mapping', () => {
-      const result = run(readFixture('non-bottlerocket.yaml'));
+    it('leaves a non-Bottlerocket alias alone; named in targets, updates it and warns about RAID0 and /dev/xvda', () => {
+      const source = readFixture('non-bottlerocket.yaml');
+      const result = run(source);
+      expect(result.content).toBe(source);
       expect(messages(result).slice(1)).toEqual([
-        "20: EC2NodeClass 'al2023' selects the AMI alias al2023@latest, not bottlerocket@...: the container images cached on /dev/xvdb will not be used",
+        "20: EC2NodeClass 'al2023' selects the AMI alias al2023@latest, not Bottlerocket: its /dev/xvdb may not be the container store, so it is left unchanged (name it in update-targets to update it anyway; Karpenter would replace its nodes)",
+      ]);
+      const forced = run(source, { targets: ['al2023'] });
+      expect(forced.targets.map((t) => t.name)).toEqual(['al2023']);
+      expect(messages(forced)).toEqual([
+        "20: EC2NodeClass 'al2023' selects the AMI alias al2023@latest, not Bottlerocket: updated because update-targets names it; the container images cached on /dev/xvdb are used only by Bottlerocket",
         "21: EC2NodeClass 'al2023' sets instanceStorePolicy: RAID0: on instance types with NVMe instance storage Bottlerocket mounts that array over /var/lib/containerd, hiding the images cached on /dev/xvdb",
         "29: EC2NodeClass 'al2023' has no blockDeviceMappings entry for /dev/xvda: a blockDeviceMappings list replaces Karpenter's Bottlerocket defaults, so the OS volume (/dev/xvda) must be listed too",
       ]);
     });
 
-    it('warns about a non-Bottlerocket amiFamily', () => {
+    it('leaves a non-Bottlerocket amiFamily alone', () => {
       const source = nodeClass('    - deviceName: /dev/xvdb').replace(
         'amiFamily: Bottlerocket',
         'amiFamily: AL2023',
       );
-      expect(messages(run(source))).toEqual([
-        "6: EC2NodeClass 'cached' has amiFamily AL2023, not Bottlerocket: the container images cached on /dev/xvdb will not be used",
+      const result = run(source);
+      expect(result.content).toBe(source);
+      expect(messages(result)).toEqual([
+        "6: EC2NodeClass 'cached' has amiFamily AL2023, not Bottlerocket: its /dev/xvdb may not be the container store, so it is left unchanged (name it in update-targets to update it anyway; Karpenter would replace its nodes)",
       ]);
     });
 
-    it('warns when neither amiFamily nor an alias says Bottlerocket', () => {
+    it('leaves a node class alone when neither amiFamily nor an alias tells', () => {
       const source = nodeClass('    - deviceName: /dev/xvdb').replace(
         '  amiFamily: Bottlerocket\n',
         '',
       );
       expect(messages(run(source))).toEqual([
-        "1: EC2NodeClass 'cached' sets neither amiFamily nor a bottlerocket@ AMI alias, so it may not run Bottlerocket (AWSNodeTemplate defaults to AL2); set amiFamily: Bottlerocket",
+        "1: EC2NodeClass 'cached' sets neither amiFamily nor an AMI alias, not known to be Bottlerocket: its /dev/xvdb may not be the container store, so it is left unchanged (name it in update-targets to update it anyway; Karpenter would replace its nodes)",
       ]);
+      const alpha = nodeClass('    - deviceName: /dev/xvdb', 'karpenter.k8s.aws/v1alpha1').replace(
+        '  amiFamily: Bottlerocket\n',
+        '',
+      );
+      expect(messages(run(alpha))).toEqual([
+        "1: AWSNodeTemplate 'cached' sets no amiFamily, so Karpenter uses AL2, not Bottlerocket: its /dev/xvdb may not be the container store, so it is left unchanged (name it in update-targets to update it anyway; Karpenter would replace its nodes)",
+      ]);
+    });
+
+    it.each([
+      ['amiFamily: Custom\n  amiSelectorTerms:\n    - alias: bottlerocket@v1.30.0'],
+      ['amiFamily: Custom\n  amiSelectorTerms:\n    - name: bottlerocket-aws-k8s-1.33-x86_64-*'],
+      ['amiSelectorTerms:\n    - alias: bottlerocket@latest'],
+    ])('treats %j as Bottlerocket: the AMI decides, not the family label', (ami) => {
+      const source = nodeClass('    - deviceName: /dev/xvdb').replace(
+        'amiFamily: Bottlerocket',
+        ami,
+      );
+      const result = run(source);
+      expect(result.targets).toHaveLength(1);
+      expect(result.warnings).toEqual([]);
+    });
+
+    it('leaves amiFamily Custom selecting by ID alone, and updates it when named', () => {
+      const source = nodeClass('    - deviceName: /dev/xvdb').replace(
+        'amiFamily: Bottlerocket',
+        'amiFamily: Custom\n  amiSelectorTerms:\n    - id: ami-0123456789abcdef0',
+      );
+      expect(run(source).targets).toEqual([]);
+      expect(messages(run(source))[0]).toContain(
+        'has amiFamily Custom and no bottlerocket@ alias or AMI name with "bottlerocket", not known to be Bottlerocket',
+      );
+      expect(run(source, { targets: ['cached'] }).targets).toHaveLength(1);
+    });
+
+    it('names an AWSNodeTemplate without metadata.name by its line', () => {
+      const source = nodeClass('    - deviceName: /dev/xvdb', 'karpenter.k8s.aws/v1alpha1')
+        .replace('metadata:\n  name: cached\n', '')
+        .replace('amiFamily: Bottlerocket', 'amiFamily: AL2');
+      expect(messages(run(source))[0]).toMatch(
+        /^4: AWSNodeTemplate without metadata.name \(line 1\) has amiFamily AL2/,
+      );
     });
 
     it.each(['karpenter.k8s.aws/v1', 'karpenter.k8s.aws/v1beta1'])(
@@ -481,7 +620,7 @@ describe('targets filter', () => {
     expect(result.content).toBe(source);
     expect(result.targets).toEqual([]);
     expect(messages(result)).toEqual([
-      "12: eksctl managed node group 'no-prefetch-mng' is listed in targets but has no additionalVolumes entry with volumeName /dev/xvdb; add one (and volumeName /dev/xvda for the OS volume) so the snapshot can be set on it",
+      `12: eksctl managed node group 'no-prefetch-mng' is Bottlerocket but has no additionalVolumes entry for /dev/xvdb, so the snapshot cannot be set on its data volume (it is listed in targets); add to the group:\n${eksctlSnippet(NEW, 80)}`,
     ]);
   });
 
@@ -604,6 +743,8 @@ describe('documents and files', () => {
       targets: [],
       warnings: [],
       notices: [],
+      missingDataVolumes: [],
+      karpenterVersions: [],
       skipped:
         "contains a template marker '{{' at line 5 (Helm or Go template), so it is not YAML until rendered; not edited",
     });
@@ -637,7 +778,14 @@ describe('documents and files', () => {
       '- a\n- b\n',
       'kind: Foo\napiVersion: x/v1\n',
     ]) {
-      expect(run(source)).toEqual({ content: source, targets: [], warnings: [], notices: [] });
+      expect(run(source)).toEqual({
+        content: source,
+        targets: [],
+        warnings: [],
+        notices: [],
+        missingDataVolumes: [],
+        karpenterVersions: [],
+      });
     }
   });
 
