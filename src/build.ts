@@ -34,9 +34,11 @@ import type { ImageReference } from './image-ref.js';
 import type { ResolveResult } from './registry-digest.js';
 import { buildKey as computeBuildKey } from './build-key.js';
 import { pullSource } from './pull-through.js';
+import { fetchFullReport } from './pull-report.js';
 import { chooseBaseSnapshot, encryptionTag, findSnapshotByKey } from './reuse.js';
 import {
   parseScriptReport,
+  reportFilePath,
   renderInstanceScript,
   type PullRecord,
   type ScriptReport,
@@ -402,6 +404,7 @@ export async function buildSnapshot(config: BuildConfig, deps: BuildDeps): Promi
         6,
         `Pulling ${count} image${count === 1 ? '' : 's'} for ${platformCount} platform${platformCount === 1 ? '' : 's'}`,
         async () => {
+          const reportFile = reportFilePath(invocationKey(context));
           const script = renderInstanceScript({
             images: config.images,
             sources,
@@ -411,6 +414,7 @@ export async function buildSnapshot(config: BuildConfig, deps: BuildDeps): Promi
             concurrency: config.pullConcurrency,
             quiesce: config.snapshotMode === 'live',
             prune: baseSnapshotId !== undefined,
+            reportFile,
           });
           const waitMs =
             budget(Number.POSITIVE_INFINITY, 'the pulls started') - bounds.snapshotReserveMs;
@@ -475,7 +479,25 @@ export async function buildSnapshot(config: BuildConfig, deps: BuildDeps): Promi
               );
             }
           });
-          const report = parseScriptReport(result.stdout, config.images);
+          let report = parseScriptReport(result.stdout, config.images);
+          if (!report.complete && report.totals) {
+            // SSM cut the output (failures come first in it): read the whole report instead.
+            logger.info(
+              'The pull report is longer than SSM keeps of the output; reading it from the builder.',
+            );
+            const full = await fetchFullReport(
+              {
+                instanceId: builderId,
+                reportFile,
+                comment: `bottlerocket-ebs-snapshot ${runKey(context)}`,
+              },
+              { ssm: clients.ssm, ec2: clients.ec2, clock, logger, signal },
+            );
+            report = {
+              ...parseScriptReport(full, config.images),
+              phaseFailure: report.phaseFailure,
+            };
+          }
           images = report.pulls.map(toImageResult);
           removed = report.removed;
           for (const name of report.removed) logger.info(`removed ${name} (no longer listed)`);

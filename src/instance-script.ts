@@ -99,6 +99,16 @@ export interface ScriptPlan {
   adminWaitSeconds?: number;
   /** Base delay before retrying a transient pull failure: 1x, then 4x (default 5 s). */
   retryDelaySeconds?: number;
+  /**
+   * Where on the builder the script keeps its whole report, for when SSM cuts the output
+   * (reportFilePath gives one per use of the action).
+   */
+  reportFile: string;
+}
+
+/** The builder's copy of the pull report: in the control container, outside the data volume. */
+export function reportFilePath(invocation: string): string {
+  return `/tmp/bottlerocket-ebs-snapshot/${invocation.replace(/[^A-Za-z0-9_.-]/g, '_')}.report`;
 }
 
 /** Quotes a value as one POSIX shell word. */
@@ -158,6 +168,7 @@ export function renderInstanceScript(plan: ScriptPlan): string {
     `SCRUB_PATHS=(${words(SCRUB_PATHS)})`,
     `SCRUB_CONTENTS=(${words(SCRUB_CONTENTS)})`,
     `SSM_STATE=${shellQuote(SSM_STATE)}`,
+    `REPORT_FILE=${shellQuote(plan.reportFile)}`,
     `P=${REPORT_PREFIX}`,
   ];
   return `${header.join('\n')}\n\n${scriptBody()}`;
@@ -186,6 +197,7 @@ export interface ScriptReport {
   /** The script reached its end line (the output was not cut short). */
   complete: boolean;
   phaseFailure?: { phase: string; message: string };
+  /** Counts of pulls by outcome, printed before the pull lines (failures first) and at the end. */
   totals?: { pulled: number; skipped: number; failed: number };
 }
 
@@ -244,8 +256,9 @@ export function parseScriptReport(stdout: string, images: ImageReference[]): Scr
       report.removeFailures.push({ name: fields[2], message: fields.slice(3).join(' ') });
     } else if (kind === 'phase' && fields[3] === 'fail') {
       report.phaseFailure = { phase: fields[2] ?? 'unknown', message: fields.slice(4).join(' ') };
-    } else if (kind === 'end') {
-      report.complete = true;
+    } else if (kind === 'count' || kind === 'end') {
+      // The counts come first and again at the end; only the end says nothing was cut.
+      if (kind === 'end') report.complete = true;
       report.totals = {
         pulled: Number(fields[2] ?? 0),
         skipped: Number(fields[3] ?? 0),

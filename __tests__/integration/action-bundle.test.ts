@@ -14,6 +14,7 @@ import {
   type Emulator,
 } from '../../test-support/emulator.js';
 import type { StubImage } from '../../test-support/instance-sim.js';
+import { startRegistry } from '../../test-support/registry.js';
 import { REPO_ROOT, runMainAndPost, runStep } from '../../test-support/runner.js';
 
 const PAUSE = 'public.ecr.aws/eks-distro/kubernetes/pause:3.2';
@@ -283,4 +284,38 @@ describe('failures', () => {
     expect(post.stdout).toMatch(/Terminated i-/);
     expect(await liveInstancesOf(runId)).toEqual([]);
   }, 120_000);
+});
+
+describe('the bundle with 500 images', () => {
+  it('names the one that failed although SSM cut the output: the whole report is read from the builder', async () => {
+    // A registry the runner may not read (it answers 401 at once), so nothing is known of the
+    // images before the builder pulls them; the builder's registry (the ctr stand-in's) has them.
+    const closed = await startRegistry({ auth: 'token' });
+    const refs = Array.from({ length: 500 }, (_, i) => `${closed.host}/team/image-${i}:1`);
+    // The registry has every image but the last.
+    emu.setRegistry([
+      ...REGISTRY,
+      ...refs.slice(0, 499).map((ref) => ({ ref, platforms: ['linux/amd64'] })),
+    ]);
+    const { runId, options } = job({
+      images: refs.join('\n'),
+      'pull-concurrency': '32',
+      'checkpoint-snapshots': 'false',
+    });
+    const { main, post } = await runMainAndPost({ ...options, timeoutMs: 170_000 });
+    await closed.stop();
+    expect(main.code).not.toBe(0);
+    expect(main.stdout).toContain(
+      `::error::1 pull failed:%0A  ${closed.host}/team/image-499:1 (linux/amd64): ctr: failed to resolve reference`,
+    );
+    expect(main.stdout).toContain('reading it from the builder');
+    const builder = (await instancesOf(runId))[0]?.InstanceId ?? '';
+    // The pull, then the pages of its report.
+    const sent = emu.ssm.commands.filter((c) => c.instanceIds.includes(builder));
+    expect(sent.length).toBeGreaterThan(1);
+    expect(sent[1]?.comment).toContain('read the pull report');
+    expect(await liveInstancesOf(runId)).toEqual([]);
+    expect(post.code).toBe(0);
+    emu.setRegistry(REGISTRY);
+  }, 180_000);
 });

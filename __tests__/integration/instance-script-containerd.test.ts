@@ -9,8 +9,9 @@
  * node boots from the snapshot, and what pods would find there.
  */
 import { afterEach, beforeAll, afterAll, expect, it, jest } from '@jest/globals';
+import { randomUUID } from 'node:crypto';
 import { cp, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { parseImageReference } from '../../src/image-ref.js';
@@ -95,6 +96,10 @@ async function seedIdentity(b: Builder) {
   };
 }
 
+/** Where the scripts of this file keep their whole report (removed after the tests). */
+const REPORTS = join(tmpdir(), `bes-reports-${process.pid}`);
+afterAll(() => rmSync(REPORTS, { recursive: true, force: true }));
+
 function plan(images: string[], overrides: Partial<ScriptPlan> = {}): ScriptPlan {
   return {
     images: images.map(parseImageReference),
@@ -105,6 +110,7 @@ function plan(images: string[], overrides: Partial<ScriptPlan> = {}): ScriptPlan
     quiesce: false,
     prune: false,
     retryDelaySeconds: 0,
+    reportFile: join(REPORTS, randomUUID(), 'pull.report'),
     adminWaitSeconds: 5,
     ...overrides,
   };

@@ -1,6 +1,7 @@
-import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import { afterAll, afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import { randomUUID } from 'node:crypto';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { writeFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseImageReference } from '../../src/image-ref.js';
@@ -28,6 +29,10 @@ const JUPYTER =
   'public.ecr.aws/kubeflow-on-aws/notebook-servers/jupyter-pytorch:1.12.1-cpu-py38-ubuntu20.04-ec2-v1.2';
 const PRIVATE = '123456789012.dkr.ecr.us-west-2.amazonaws.com/app:v1';
 
+/** Where the scripts of this file keep their whole report (removed after the tests). */
+const REPORTS = join(tmpdir(), `bes-reports-${process.pid}`);
+afterAll(() => rmSync(REPORTS, { recursive: true, force: true }));
+
 function plan(refs: string[], overrides: Partial<ScriptPlan> = {}): ScriptPlan {
   return {
     images: refs.map(parseImageReference),
@@ -38,6 +43,7 @@ function plan(refs: string[], overrides: Partial<ScriptPlan> = {}): ScriptPlan {
     quiesce: false,
     prune: false,
     retryDelaySeconds: 0,
+    reportFile: join(REPORTS, randomUUID(), 'pull.report'),
     ...overrides,
   };
 }
@@ -471,6 +477,30 @@ describe('what containerd 2.1 does differently (ctr stand-in, 2.1 mode)', () => 
     expect(r.code).toBe(1);
     expect(r.report.pulls[0]?.message).toBe('ctr: failed to copy: unexpected EOF in layer 7');
     expect(r.stdout.length).toBeLessThan(2000);
+  }, 60_000);
+});
+
+describe('the report, at any size', () => {
+  it('names failures first, after the counts, and keeps the whole report on the builder', async () => {
+    const refs = Array.from({ length: 30 }, (_, i) => `registry.example.com/team/image-${i}:1`);
+    const p = plan(refs, { concurrency: 8 });
+    // The last one is missing.
+    const r = await run(
+      p,
+      refs.slice(0, 29).map((ref) => ({ ref, platforms: ['linux/amd64'] })),
+    );
+    expect(r.code).toBe(1);
+    const lines = r.stdout.split('\n').filter((l) => /^@@BES\t(count|pull|end)\t/.test(l));
+    expect(lines[0]).toBe('@@BES\tcount\t29\t0\t1');
+    expect(lines[1]).toMatch(/^@@BES\tpull\t29\tlinux\/amd64\tfail\t/);
+    expect(lines.at(-1)).toBe('@@BES\tend\t29\t0\t1');
+    // Cut where SSM would cut a longer one: the failure and the counts are still there.
+    const cut = parseScriptReport(lines.slice(0, 2).join('\n'), p.images);
+    expect(cut.complete).toBe(false);
+    expect(cut.totals).toEqual({ pulled: 29, skipped: 0, failed: 1 });
+    expect(cut.pulls.map((x) => [x.image.original, x.status])).toEqual([[refs[29], 'fail']]);
+    // The builder keeps the same report for the action to read when the output was cut.
+    expect(readFileSync(p.reportFile, 'utf8')).toBe(`${lines.join('\n')}\n`);
   }, 60_000);
 });
 

@@ -2,7 +2,7 @@
 # container). src/instance-script.ts puts a generated header of single-quoted values before it:
 #   REFS SRCS AUTH PLATFORMS (arrays), SNAPSHOTTER ON_MISSING_PLATFORM CONCURRENCY QUIESCE PRUNE
 #   ADMIN_WAIT_SECONDS RETRY_DELAY CTR_SOCKET ECR_CREDENTIAL_PROVIDER TRANSIENT PERMANENT
-#   MAX_MESSAGE_CHARS LOG_BYTES SCRUB_PATHS SCRUB_CONTENTS (arrays) SSM_STATE P
+#   MAX_MESSAGE_CHARS LOG_BYTES SCRUB_PATHS SCRUB_CONTENTS (arrays) SSM_STATE REPORT_FILE P
 # shellcheck disable=SC2153,SC2154 # every variable above comes from the generated header
 #
 # What the real tools do, and where it is written (the reasons for the shape of this script):
@@ -56,7 +56,6 @@ failure_reason() {
 # One image's line of `ctr images ls`, found by its name (never by line position: with one stream,
 # a size or platform error can come before the header): "NAME TYPE DIGEST N UNIT PLATFORMS LABELS".
 image_line() { ctr_k8s images ls "name==$1" 2>&1 | awk -v r="$1" '$1 == r { print; exit }'; }
-field() { printf '%s\n' "$1" | awk -v n="$2" '{ print $n }'; }
 # Whether an `images ls` PLATFORMS column holds a platform (linux/arm64 is listed as linux/arm64/v8).
 has_platform() {
   local p
@@ -122,10 +121,10 @@ finish_image() {
     return
   fi
   line=$(image_line "$ref")
-  digest=$(field "$line" 3)
-  # SIZE is two words ("12.0 MiB"); PLATFORMS follows it.
-  size="$(field "$line" 4) $(field "$line" 5)"
-  platforms=$(field "$line" 6)
+  local size_n size_u
+  # NAME TYPE DIGEST SIZE PLATFORMS LABELS, where SIZE is two words ("12.0 MiB").
+  read -r _ _ digest size_n size_u platforms _ <<< "$line"
+  size="${size_n:--}${size_u:+ $size_u}"
   if ! ensure_labels "$ref" "$line" "$WORK/label-$i.log"; then
     failure="pulled, but labelling it managed and pinned failed: $(failure_reason "$WORK/label-$i.log")"
   fi
@@ -139,8 +138,9 @@ pull_image() {
   local line='' digest='' size='' platforms='' failure=''
   local user=() status=() ms=() why=()
   : > "$out"
-  # What the volume already held under this name (from a base snapshot).
-  before=$(field "$(image_line "$ref")" 3)
+  # What the volume already held under this name (only a base snapshot brings anything).
+  before=''
+  if [ "$PRUNE" = 1 ]; then read -r _ _ before _ <<< "$(image_line "$ref")"; fi
   if [ "$auth" = ecr ]; then
     local password
     if ! password=$(ecr_password "$src" "$WORK/auth-$i.log"); then
@@ -231,19 +231,25 @@ for i in "${!REFS[@]}"; do
 done
 wait
 
-failed=0
-skipped=0
-pulled=0
+# The report: failures first, so they are named even when SSM cuts the output (24,000
+# characters), then the pulls that went well. The whole report is also kept in REPORT_FILE,
+# which the action reads in pages when the output was cut.
 for i in "${!REFS[@]}"; do
-  while IFS= read -r line; do
-    echo "$line"
-    case "$line" in
-      *"	fail	"*) failed=$(( failed + 1 )) ;;
-      *"	skip	"*) skipped=$(( skipped + 1 )) ;;
-      *"	ok	"*) pulled=$(( pulled + 1 )) ;;
-    esac
-  done < "$WORK/report-$i"
+  awk -F '\t' '$5 != "ok"' "$WORK/report-$i" >> "$WORK/not-ok"
+  awk -F '\t' '$5 == "ok"' "$WORK/report-$i" >> "$WORK/ok"
 done
+touch "$WORK/not-ok" "$WORK/ok"
+pulled=$(wc -l < "$WORK/ok")
+failed=$(awk -F '\t' '$5 == "fail"' "$WORK/not-ok" | wc -l)
+skipped=$(( $(wc -l < "$WORK/not-ok") - failed ))
+mkdir -p "$(dirname "$REPORT_FILE")"
+{
+  report count "$pulled" "$skipped" "$failed"
+  cat "$WORK/not-ok" "$WORK/ok"
+  report end "$pulled" "$skipped" "$failed"
+} > "$REPORT_FILE"
+report count "$pulled" "$skipped" "$failed"
+cat "$WORK/not-ok" "$WORK/ok"
 
 # What belongs to this builder rather than to the images must not reach every node that boots
 # from the snapshot (README "What the snapshot holds"): its host keys, its journal, its SSM agent's
