@@ -15,6 +15,12 @@ import {
 } from '../../test-support/emulator.js';
 import type { StubImage } from '../../test-support/instance-sim.js';
 import { REPO_ROOT, runMainAndPost, runStep } from '../../test-support/runner.js';
+import {
+  describeDenials,
+  evaluateCalls,
+  examplePolicies,
+  saveEvaluation,
+} from '../../test-support/iam-evaluate.js';
 
 const PAUSE = 'public.ecr.aws/eks-distro/kubernetes/pause:3.2';
 const JUPYTER =
@@ -292,4 +298,14 @@ describe('failures', () => {
     expect(post.stdout).toMatch(/Terminated i-/);
     expect(await liveInstancesOf(runId)).toEqual([]);
   }, 120_000);
+});
+
+describe('IAM', () => {
+  it('every AWS call of these runs is allowed by the example policies (permissions, and trust for the web identity)', async () => {
+    saveEvaluation('action-bundle', emu.calls, []);
+    const decisions = await evaluateCalls(emu.calls, examplePolicies());
+    saveEvaluation('action-bundle', emu.calls, decisions);
+    expect(decisions.length).toBeGreaterThan(emu.calls.length / 2);
+    expect(describeDenials(decisions)).toEqual([]);
+  }, 60_000);
 });
