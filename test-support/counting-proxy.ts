@@ -72,6 +72,24 @@ function parse(
   return { operation: form.Action ?? 'unknown', params: form };
 }
 
+/** The call an HTTP request to an AWS endpoint makes; `fallback` names the service of an unsigned one. */
+export function recordedCall(
+  headers: Record<string, string | string[] | undefined>,
+  body: string,
+  fallback: string,
+): ApiCall {
+  const scope = credentialScope(header(headers.authorization));
+  const { operation, params } = parse(body, header(headers['x-amz-target']));
+  return {
+    at: Date.now(),
+    // AssumeRoleWithWebIdentity is the one call the action sends unsigned (the token is the credential).
+    service: scope.service || (operation === 'AssumeRoleWithWebIdentity' ? 'sts' : fallback),
+    region: scope.region,
+    operation,
+    params,
+  };
+}
+
 export async function startCountingProxy(
   upstream: string,
   service: string,
@@ -105,16 +123,7 @@ export async function startCountingProxy(
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const body = Buffer.concat(chunks);
-      const scope = credentialScope(header(req.headers.authorization));
-      const { operation, params } = parse(body.toString(), header(req.headers['x-amz-target']));
-      // AssumeRoleWithWebIdentity is the one call the action sends unsigned (the token is the credential).
-      const call: ApiCall = {
-        at: Date.now(),
-        service: scope.service || (operation === 'AssumeRoleWithWebIdentity' ? 'sts' : service),
-        region: scope.region,
-        operation,
-        params,
-      };
+      const call = recordedCall(req.headers, body.toString(), service);
       calls.push(call);
       const enriched = options.enrich ? options.enrich(call) : Promise.resolve(undefined);
       enriched
