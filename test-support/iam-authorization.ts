@@ -32,6 +32,8 @@ export interface AuthorizationRequest {
    */
   kind: 'identity' | 'trust';
   principal?: string;
+  /** The resource's own policy where the service requires one (a KMS key policy). */
+  resourcePolicy?: unknown;
 }
 
 /** What the recorder looked up before the call went out (see emulator.ts). */

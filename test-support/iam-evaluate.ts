@@ -89,6 +89,7 @@ export async function evaluate(
       identityPolicies: [{ name: 'permissions', policy: policies.permissions }],
       serviceControlPolicies: [],
       resourceControlPolicies: [],
+      ...(request.resourcePolicy ? { resourcePolicy: request.resourcePolicy } : {}),
     },
     {},
   );
