@@ -20,6 +20,7 @@ import {
   StopInstancesCommand,
   TerminateInstancesCommand,
 } from '@aws-sdk/client-ec2';
+import { ECRClient, GetAuthorizationTokenCommand } from '@aws-sdk/client-ecr';
 import { PutParameterCommand, SendCommandCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { recordedCall, type ApiCall } from '../../test-support/counting-proxy.js';
 import {
@@ -57,7 +58,7 @@ class Captured extends Error {
 
 /** The request the SDK would send for a command, recorded as the emulator's proxy records it. */
 async function wire(
-  client: 'ec2' | 'ssm',
+  client: 'ec2' | 'ssm' | 'ecr',
   command: SdkCommand,
   facts: CallFacts = {},
   region = REGION,
@@ -75,7 +76,12 @@ async function wire(
     },
   };
   const options = { region, credentials, requestHandler, maxAttempts: 1 };
-  const sdk = client === 'ec2' ? new EC2Client(options) : new SSMClient(options);
+  const sdk =
+    client === 'ec2'
+      ? new EC2Client(options)
+      : client === 'ssm'
+        ? new SSMClient(options)
+        : new ECRClient(options);
   try {
     await (sdk.send as (c: unknown) => Promise<unknown>)(command);
   } catch (error) {
@@ -365,7 +371,34 @@ describe('the example permissions policy', () => {
         }),
       ),
     ];
+    for (const role of ['snapshot', 'checkpoint'])
+      calls.push(
+        await wire('ec2', new DeleteSnapshotCommand({ SnapshotId: 'snap-0aaa' }), {
+          tags: { 'snap-0aaa': { ...OURS, 'bottlerocket-ebs-snapshot:role': role } },
+        }),
+      );
+    calls.push(await wire('ecr', new GetAuthorizationTokenCommand({})));
     for (const call of calls) expect(await outcome(call)).toBe('Allowed');
+  });
+
+  it("allows the registry API's reads on the account's ECR repositories for digest lookups, not another account's", async () => {
+    // The runner reads manifests with the registry HTTP API and an ECR token; ECR authorizes
+    // them as ecr:BatchGetImage and ecr:GetDownloadUrlForLayer on the repository (ECR guide,
+    // "Private repository policies"). No SDK call, so no recorded one: evaluated directly.
+    const read = (action: string, account: string) =>
+      evaluate(
+        {
+          kind: 'identity',
+          call: 'registry API (runner)',
+          action,
+          resource: `arn:aws:ecr:us-west-2:${account}:repository/app`,
+          context: {},
+        },
+        policies,
+      ).then((d) => d.result);
+    expect(await read('ecr:BatchGetImage', ACCOUNT)).toBe('Allowed');
+    expect(await read('ecr:GetDownloadUrlForLayer', ACCOUNT)).toBe('Allowed');
+    expect(await read('ecr:BatchGetImage', '444455556666')).toBe('ImplicitlyDenied');
   });
 
   it('denies a public share explicitly, whatever else allows sharing', async () => {
