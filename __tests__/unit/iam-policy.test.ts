@@ -22,6 +22,8 @@ import {
 } from '@aws-sdk/client-ec2';
 import { ECRClient, GetAuthorizationTokenCommand } from '@aws-sdk/client-ecr';
 import { PutParameterCommand, SendCommandCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { recordedCall, type ApiCall } from '../../test-support/counting-proxy.js';
 import {
   ACCOUNT,
@@ -35,6 +37,7 @@ import {
   examplePolicies,
   type Decision,
 } from '../../test-support/iam-evaluate.js';
+import { REPO_ROOT } from '../../test-support/runner.js';
 
 const REGION = 'us-west-2';
 const credentials = { accessKeyId: 'testing', secretAccessKey: 'testing' };
@@ -470,5 +473,24 @@ describe('the example trust policy', () => {
     expect(await assume('repo:acme/platform:ref:refs/heads/main', 'https://github.com/acme')).toBe(
       'ImplicitlyDenied',
     );
+  });
+});
+
+describe('the evaluator (AGPL-3.0)', () => {
+  it('is a devDependency that neither src/ nor the bundle contains', () => {
+    const pkg = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as {
+      dependencies: Record<string, string>;
+      devDependencies: Record<string, string>;
+    };
+    expect(Object.keys(pkg.dependencies).filter((d) => d.startsWith('@cloud-copilot/'))).toEqual(
+      [],
+    );
+    expect(pkg.devDependencies['@cloud-copilot/iam-simulate']).toBeDefined();
+    const sources = (dir: string): string[] =>
+      readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+        e.isDirectory() ? sources(join(dir, e.name)) : [join(dir, e.name)],
+      );
+    for (const file of [...sources(join(REPO_ROOT, 'src')), ...sources(join(REPO_ROOT, 'dist'))])
+      expect([file, readFileSync(file, 'utf8').includes('cloud-copilot')]).toEqual([file, false]);
   });
 });
