@@ -73,7 +73,11 @@ async function wire(
       );
       const body =
         request.body instanceof Uint8Array
-          ? Buffer.from(request.body).toString()
+          ? Buffer.from(
+              request.body.buffer,
+              request.body.byteOffset,
+              request.body.byteLength,
+            ).toString()
           : String(request.body ?? '');
       throw new Captured(recordedCall(headers, body, client));
     },
