@@ -3,19 +3,24 @@
  * SSM stand-in that runs the instance script here with the instance stand-ins,
  * and the runner's OIDC token endpoint. Used by the integration tests and by
  * `npm run demo`. The action is pointed at it only through the SDK's standard
- * AWS_ENDPOINT_URL / AWS_ENDPOINT_URL_SSM variables.
+ * AWS_ENDPOINT_URL / AWS_ENDPOINT_URL_SSM variables, which lead through recording
+ * proxies: `calls` holds every AWS call the action made, with the tags of the resources
+ * it names as they were at that moment, for the IAM evaluation (./iam-evaluate.ts).
  */
-import { DescribeImagesCommand, EC2Client } from '@aws-sdk/client-ec2';
+import { DescribeImagesCommand, DescribeTagsCommand, EC2Client } from '@aws-sdk/client-ec2';
 import {
   AddRoleToInstanceProfileCommand,
   CreateInstanceProfileCommand,
   CreateRoleCommand,
+  GetInstanceProfileCommand,
   IAMClient,
 } from '@aws-sdk/client-iam';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { bottlerocketAmiParameter } from '../src/ami.js';
+import { startCountingProxy, type ApiCall, type CountingProxy } from './counting-proxy.js';
+import type { CallFacts } from './iam-authorization.js';
 import { registryFixture, STUB_DIR, type StubImage } from './instance-sim.js';
 import { startMoto, type Moto } from './moto.js';
 import { startOidcServer, type OidcServer } from './oidc-server.js';
@@ -35,6 +40,8 @@ export interface Emulator {
   ec2: EC2Client;
   amiId: string;
   stateRoot: string;
+  /** Every AWS API call the action made (through the endpoints in `env`), in order. */
+  calls: ApiCall[];
   /** Environment for the action: endpoints, OIDC, no real credentials. */
   env: Record<string, string>;
   /** Replaces the images the "registries" serve. */
@@ -99,9 +106,10 @@ export async function startEmulator(
       ...ssmOptions,
     });
     const oidc = await startOidcServer();
+    const recorder = await startRecorder(moto.url, ssm.url, iam);
     const env = {
-      AWS_ENDPOINT_URL: moto.url,
-      AWS_ENDPOINT_URL_SSM: ssm.url,
+      AWS_ENDPOINT_URL: recorder.moto.url,
+      AWS_ENDPOINT_URL_SSM: recorder.ssm.url,
       AWS_REGION: REGION,
       AWS_EC2_METADATA_DISABLED: 'true',
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
@@ -115,9 +123,11 @@ export async function startEmulator(
       ec2,
       amiId,
       stateRoot,
+      calls: recorder.calls,
       env,
       setRegistry,
       close: async () => {
+        await recorder.close();
         await ssm.close();
         await oidc.close();
         ec2.destroy();
@@ -133,4 +143,76 @@ export async function startEmulator(
     rmSync(dir, { recursive: true, force: true });
     throw error;
   }
+}
+
+/** IDs of EC2 resources whose tags or owner an authorization may depend on. */
+const RESOURCE_ID = /^(i|vol|snap|ami)-[0-9a-f]+$/;
+
+function idsIn(value: unknown): string[] {
+  if (typeof value === 'string') return RESOURCE_ID.test(value) ? [value] : [];
+  if (Array.isArray(value)) return value.flatMap(idsIn);
+  if (value && typeof value === 'object') return Object.values(value).flatMap(idsIn);
+  return [];
+}
+
+/**
+ * Two recording proxies (moto, the SSM stand-in) sharing one list of calls. Before a call
+ * goes out, the tags of the resources it names are read from moto (the state the call
+ * acts on: a snapshot about to be deleted still has its tags), with the owner of each
+ * image and the role of each instance profile.
+ */
+async function startRecorder(
+  motoUrl: string,
+  ssmUrl: string,
+  iam: IAMClient,
+): Promise<{ moto: CountingProxy; ssm: CountingProxy; calls: ApiCall[]; close(): Promise<void> }> {
+  const clients = new Map<string, EC2Client>();
+  const ec2In = (region: string) => {
+    let client = clients.get(region);
+    if (!client) {
+      client = new EC2Client({ region, endpoint: motoUrl, credentials, maxAttempts: 1 });
+      clients.set(region, client);
+    }
+    return client;
+  };
+  const enrich = async (call: ApiCall): Promise<Record<string, unknown> | undefined> => {
+    if (!['ec2', 'ssm'].includes(call.service) || !call.region) return undefined;
+    const facts: CallFacts = { tags: {}, imageOwners: {}, profileRoles: {} };
+    const sourceRegion =
+      typeof call.params.SourceRegion === 'string' ? call.params.SourceRegion : '';
+    for (const id of new Set(idsIn(call.params))) {
+      const region =
+        id === call.params.SourceSnapshotId && sourceRegion ? sourceRegion : call.region;
+      const out = await ec2In(region).send(
+        new DescribeTagsCommand({ Filters: [{ Name: 'resource-id', Values: [id] }] }),
+      );
+      facts.tags![id] = Object.fromEntries(
+        (out.Tags ?? []).map((t) => [t.Key ?? '', t.Value ?? '']),
+      );
+      if (id.startsWith('ami-')) {
+        const image = (await ec2In(region).send(new DescribeImagesCommand({ ImageIds: [id] })))
+          .Images?.[0];
+        facts.imageOwners![id] = image?.ImageOwnerAlias ?? image?.OwnerId ?? '';
+      }
+    }
+    const profile = call.params['IamInstanceProfile.Name'];
+    if (typeof profile === 'string') {
+      const out = await iam.send(new GetInstanceProfileCommand({ InstanceProfileName: profile }));
+      facts.profileRoles![profile] = out.InstanceProfile?.Roles?.[0]?.Arn ?? '';
+    }
+    return facts as Record<string, unknown>;
+  };
+  const calls: ApiCall[] = [];
+  const moto = await startCountingProxy(motoUrl, 'moto', { enrich, calls });
+  const ssm = await startCountingProxy(ssmUrl, 'ssm', { enrich, calls });
+  return {
+    moto,
+    ssm,
+    calls,
+    close: async () => {
+      await moto.close();
+      await ssm.close();
+      for (const client of clients.values()) client.destroy();
+    },
+  };
 }

@@ -16,6 +16,12 @@ import {
 import type { StubImage } from '../../test-support/instance-sim.js';
 import { startRegistry } from '../../test-support/registry.js';
 import { REPO_ROOT, runMainAndPost, runStep } from '../../test-support/runner.js';
+import {
+  describeDenials,
+  evaluateCalls,
+  examplePolicies,
+  saveEvaluation,
+} from '../../test-support/iam-evaluate.js';
 
 const PAUSE = 'public.ecr.aws/eks-distro/kubernetes/pause:3.2';
 const JUPYTER =
@@ -318,4 +324,13 @@ describe('the bundle with 500 images', () => {
     expect(post.code).toBe(0);
     emu.setRegistry(REGISTRY);
   }, 180_000);
+});
+
+describe('IAM', () => {
+  it('every AWS call of these runs is allowed by the example policies (permissions, and trust for the web identity)', async () => {
+    const decisions = await evaluateCalls(emu.calls, examplePolicies());
+    saveEvaluation('action-bundle', emu.calls, decisions);
+    expect(decisions.length).toBeGreaterThan(emu.calls.length / 2);
+    expect(describeDenials(decisions)).toEqual([]);
+  }, 60_000);
 });

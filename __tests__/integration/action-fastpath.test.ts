@@ -14,6 +14,12 @@ import {
   type Emulator,
 } from '../../test-support/emulator.js';
 import {
+  describeDenials,
+  evaluateCalls,
+  examplePolicies,
+  saveEvaluation,
+} from '../../test-support/iam-evaluate.js';
+import {
   registryAvailable,
   startRegistry,
   type TestRegistry,
@@ -170,17 +176,25 @@ suite('fast path', () => {
     expect(instances).toHaveLength(1);
   }, 120_000);
 
-  it('copies to other regions; retention keeps what it cannot prove unused', async () => {
+  it('copies to other regions and shares them; retention keeps what it cannot prove unused', async () => {
     const { main } = await action({
       images: ref('team/base', '1'),
       platforms: 'linux/amd64',
       'copy-to-regions': 'eu-west-1',
+      'share-with-accounts': '111122223333',
       'keep-snapshots': '2',
     });
     expect(main.stdout).not.toContain('::error::');
     expect(main.code).toBe(0);
     const ids = JSON.parse(main.outputs['snapshot-ids'] ?? '{}') as Record<string, string>;
     expect(Object.keys(ids).sort()).toEqual(['eu-west-1', 'us-west-2']);
+    const shares = emu.calls.filter((c) => c.operation === 'ModifySnapshotAttribute');
+    expect(shares.map((c) => [c.region, c.params.SnapshotId, c.params['UserId.1']]).sort()).toEqual(
+      [
+        ['eu-west-1', ids['eu-west-1'], '111122223333'],
+        ['us-west-2', ids['us-west-2'], '111122223333'],
+      ],
+    );
     expect(
       (await tagsOf(ids['eu-west-1'] ?? '', 'eu-west-1'))['bottlerocket-ebs-snapshot:lineage'],
     ).toBe('fastpath');
@@ -195,4 +209,13 @@ suite('fast path', () => {
     expect(main.summary).toContain('### Retention');
     expect((await tagsOf(first))['bottlerocket-ebs-snapshot:lineage']).toBe('fastpath');
   }, 120_000);
+});
+
+suite('IAM', () => {
+  it('every AWS call of these runs is allowed by the example policies (permissions, and trust for the web identity)', async () => {
+    const decisions = await evaluateCalls(emu.calls, examplePolicies());
+    saveEvaluation('action-fastpath', emu.calls, decisions);
+    expect(decisions.length).toBeGreaterThan(emu.calls.length / 2);
+    expect(describeDenials(decisions)).toEqual([]);
+  }, 60_000);
 });

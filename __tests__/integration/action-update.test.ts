@@ -13,6 +13,12 @@ import {
   startEmulator,
   type Emulator,
 } from '../../test-support/emulator.js';
+import {
+  describeDenials,
+  evaluateCalls,
+  examplePolicies,
+  saveEvaluation,
+} from '../../test-support/iam-evaluate.js';
 import { startGitHubFake, type GitHubFake } from '../../test-support/github-fake.js';
 import { REPO_ROOT, runMainAndPost } from '../../test-support/runner.js';
 
@@ -211,5 +217,14 @@ describe('manifests and pull request', () => {
     );
     expect(main.outputs['pull-request-operation']).toBeUndefined();
     expect(github.requests.length).toBe(requests);
+  }, 60_000);
+});
+
+describe('IAM', () => {
+  it('every AWS call of these runs is allowed by the example policies (permissions, and trust for the web identity)', async () => {
+    const decisions = await evaluateCalls(emu.calls, examplePolicies());
+    saveEvaluation('action-update', emu.calls, decisions);
+    expect(decisions.length).toBeGreaterThan(emu.calls.length / 2);
+    expect(describeDenials(decisions)).toEqual([]);
   }, 60_000);
 });

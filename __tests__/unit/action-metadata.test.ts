@@ -4,6 +4,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { parseActionInputs } from '../../src/inputs.js';
+import { OPERATIONS } from '../../test-support/iam-authorization.js';
 import { REPO_ROOT } from '../../test-support/runner.js';
 
 interface ActionYaml {
@@ -113,9 +114,12 @@ describe('examples/iam-policy.json', () => {
     return [...found].sort();
   }
 
-  it('allows every AWS operation the code sends (STS identity calls need no permission)', () => {
+  it('every AWS operation the code sends has a row in the IAM evaluation, and the policy names its actions', () => {
+    // The evaluation itself (every recorded call Allowed) is the bundle tests' "IAM" test
+    // and __tests__/unit/iam-policy.test.ts; this keeps the code, the mapping and the policy in step.
     const operations = operationsInCode();
     expect(operations).toContain('ec2:CreateSnapshot');
+    expect(operations.filter((op) => !(op in OPERATIONS))).toEqual([]);
     const exempt = new Set(['sts:GetCallerIdentity', 'sts:AssumeRoleWithWebIdentity']);
     const missing = operations.filter((op) => !exempt.has(op) && !allowed.has(op));
     expect(missing).toEqual([]);
