@@ -141,6 +141,7 @@ async function buildAndReport(
       resolveImages(images, platforms, {
         fetch: rt.fetch,
         credentialsFor,
+        maskSecret: (value) => rt.maskSecret(value),
         logger,
         signal,
         clock: rt.clock,

@@ -266,5 +266,11 @@ export function parseScriptReport(stdout: string, images: ImageReference[]): Scr
       };
     }
   }
+  // Failures come first in the output; the report is in the order of the images, then platforms.
+  const order = new Map(images.map((image, i) => [image, i]));
+  report.pulls.sort(
+    (a, b) =>
+      (order.get(a.image) ?? 0) - (order.get(b.image) ?? 0) || a.platform.localeCompare(b.platform),
+  );
   return report;
 }

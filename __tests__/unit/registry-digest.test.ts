@@ -785,6 +785,45 @@ describe('resolveImage: authentication', () => {
   });
 });
 
+describe('resolveImage: secrets masked', () => {
+  /** A registry whose error body echoes the Authorization header it got, as some proxies do. */
+  const echoing = (registry: FakeRegistry) =>
+    registry.interceptors.push((request) => {
+      const authorization = request.headers.get('authorization');
+      return authorization && request.url.pathname.includes('/manifests/')
+        ? json(400, { errors: [{ code: 'DENIED', message: `bad header: ${authorization}` }] })
+        : undefined;
+    });
+
+  it('registers a bearer token as a secret before a registry can echo it', async () => {
+    const masked: string[] = [];
+    const { registry, deps } = setup({ maskSecret: (v) => masked.push(v) });
+    registry.auth = { scheme: 'bearer', service: 'svc' };
+    registry.image(HOST, 'a/b', ['v1'], AMD64);
+    echoing(registry);
+    const error = await failure(resolveImage(ref(`${HOST}/a/b:v1`), ['linux/amd64'], deps));
+    // The echo reached the error the runner logs; the token was masked before that.
+    expect(error.message).toContain('token-1');
+    expect(masked).toContain('token-1');
+  });
+
+  it('registers a password, and the Basic credentials made of it, as secrets', async () => {
+    const account = { username: 'robot', password: 's3cret-pass' };
+    const masked: string[] = [];
+    const { registry, deps } = setup({
+      credentialsFor: async () => account,
+      maskSecret: (v) => masked.push(v),
+    });
+    registry.auth = { scheme: 'basic', ...account };
+    registry.image(HOST, 'a/b', ['v1'], AMD64);
+    echoing(registry);
+    const error = await failure(resolveImage(ref(`${HOST}/a/b:v1`), ['linux/amd64'], deps));
+    const basic = Buffer.from('robot:s3cret-pass').toString('base64');
+    expect(error.message).toContain(basic);
+    expect(masked).toEqual(expect.arrayContaining(['s3cret-pass', basic]));
+  });
+});
+
 describe('resolveImage: failures and retries', () => {
   it('reports 404 as manifest unknown, with the registry message, without retrying', async () => {
     const { registry, deps, clock } = setup();

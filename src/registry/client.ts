@@ -31,6 +31,12 @@ export interface RegistryDeps {
   signal?: AbortSignal;
   /** For the backoff between retries; default the system clock. */
   clock?: Clock;
+  /**
+   * Registers a secret the moment this client holds it (a registry password, the Basic
+   * credentials made of it, a bearer token), so the runner masks it wherever it might show, e.g.
+   * in a registry's error message that echoes the Authorization header.
+   */
+  maskSecret?: (value: string) => void;
 }
 
 export type RegistryErrorKind =
@@ -266,20 +272,32 @@ export class RegistryClient {
     );
   }
 
+  /** Registers the password, and the Basic credentials made of it, as secrets. */
+  private masked(credentials: RegistryCredentials | undefined): RegistryCredentials | undefined {
+    if (credentials) {
+      this.deps.maskSecret?.(credentials.password);
+      this.deps.maskSecret?.(basicAuthorization(credentials).slice('Basic '.length));
+    }
+    return credentials;
+  }
+
   private credentialsFor(target: RepositoryTarget): Promise<RegistryCredentials | undefined> {
     let pending = this.credentials.get(target.registry);
     if (!pending) {
       const provider = this.deps.credentialsFor;
       pending = provider
-        ? provider(target.registry).catch((error: unknown) => {
-            this.credentials.delete(target.registry);
-            throw new RegistryError(
-              target.reference,
-              'unauthorized',
-              `could not get credentials for ${target.registry}: ${errorMessage(error)}`,
-              { cause: error },
-            );
-          })
+        ? provider(target.registry).then(
+            (credentials) => this.masked(credentials),
+            (error: unknown) => {
+              this.credentials.delete(target.registry);
+              throw new RegistryError(
+                target.reference,
+                'unauthorized',
+                `could not get credentials for ${target.registry}: ${errorMessage(error)}`,
+                { cause: error },
+              );
+            },
+          )
         : Promise.resolve(undefined);
       this.credentials.set(target.registry, pending);
     }
@@ -395,6 +413,7 @@ export class RegistryClient {
       typeof record.expires_in === 'number' && record.expires_in > 0
         ? record.expires_in
         : DEFAULT_TOKEN_LIFETIME_S;
+    this.deps.maskSecret?.(token);
     return { token, expiresAt: this.clock.now() + lifetime * 1000 * 0.9 };
   }
 
