@@ -1,5 +1,5 @@
 // Tests run as native ES modules (the action and @actions/* are ESM-only),
-// so jest is started with --experimental-vm-modules (see scripts/test.mjs).
+// so jest is started with --experimental-vm-modules (see scripts/test.ts).
 const tsTransform = {
   '^.+\\.ts$': ['ts-jest', { useESM: true, tsconfig: 'tsconfig.json' }],
 };

@@ -9,25 +9,17 @@
  * Test support only: never bundled into the action.
  */
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { findComponent, unavailable, which } from './components.js';
 import { startService } from './service-process.js';
 
-export const CONTAINERD_BINARY = '/usr/bin/containerd';
-export const CTR_BINARY = '/usr/bin/ctr';
+const found = findComponent('containerd');
+export const CONTAINERD_BINARY = found?.command ?? '/usr/bin/containerd';
+export const CTR_BINARY = which('ctr') ?? '/usr/bin/ctr';
 /** The shim that points the host's ctr socket at a test daemon (test-support/instance-real/ctr). */
 export const REAL_CTR_SHIM_DIR = resolve(dirname(fileURLToPath(import.meta.url)), 'instance-real');
-
-/** Why a real containerd cannot run here, or undefined when it can. */
-export function containerdUnavailable(): string | undefined {
-  if (!existsSync(CONTAINERD_BINARY) || !existsSync(CTR_BINARY)) {
-    return `${CONTAINERD_BINARY} not found: install it with 'apt-get install -y containerd'`;
-  }
-  if (process.getuid?.() !== 0) return 'a containerd daemon of its own needs root';
-  return undefined;
-}
 
 export interface TestContainerd {
   /** The daemon's root: on a builder, /local/var/lib/containerd of the data volume. */
@@ -54,7 +46,7 @@ export function run(command: string, args: string[], timeout = 60_000): Promise<
  * `dir`. Only the overlayfs and native snapshotters matter here.
  */
 export async function startContainerd(dir: string, root: string): Promise<TestContainerd> {
-  const why = containerdUnavailable();
+  const why = unavailable('containerd');
   if (why) throw new Error(why);
   await mkdir(dir, { recursive: true });
   await mkdir(root, { recursive: true });
@@ -90,6 +82,14 @@ export async function startContainerd(dir: string, root: string): Promise<TestCo
     startTimeoutMs: 20_000,
   });
   return { root, socket, ctr, logs: service.output, stop: service.stop };
+}
+
+/**
+ * The environment for the shims (test-support/instance/apiclient and instance-real/ctr) that
+ * makes a script's host a builder whose data volume is `hostRoot` and whose containerd is `c`.
+ */
+export function builderHostEnv(c: TestContainerd, hostRoot: string): Record<string, string> {
+  return { BES_CONTAINERD_SOCKET: c.socket, BES_HOST_ROOT: hostRoot, BES_REAL_CTR: CTR_BINARY };
 }
 
 export interface ListedImage {

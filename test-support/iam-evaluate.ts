@@ -135,7 +135,7 @@ export function statementsUsed(decisions: Decision[]): string[] {
 
 /**
  * Keeps a bundle test file's evaluation in .tmp/iam-evaluation/<name>.json, so that
- * `npm test` can report the statements no call of any file needed (scripts/test.mjs).
+ * `npm test` can report the statements no call of any file needed (scripts/test.ts).
  */
 export function saveEvaluation(name: string, calls: ApiCall[], decisions: Decision[]): void {
   const dir = join(REPO_ROOT, '.tmp', 'iam-evaluation');

@@ -4,6 +4,7 @@
  *
  * Test support only: never bundled into the action.
  */
+import { motoCommand } from './components.js';
 import { freePort, startService } from './service-process.js';
 
 export interface Moto {
@@ -15,11 +16,13 @@ export interface Moto {
   reset(): Promise<void>;
   /** What moto_server wrote to stdout/stderr so far (the last 64 KiB), for diagnostics. */
   logs(): string;
+  /** How moto was had (test-support/components.ts), e.g. "moto_server on PATH". */
+  how: string;
 }
 
 export interface StartMotoOptions {
-  /** executable, default 'moto_server' */
-  command?: string;
+  /** executable and its first arguments, default what test-support/components.ts found */
+  command?: { command: string; args: string[] };
   /** extra environment, e.g. { MOTO_ENABLE_AMI_VALIDATION: 'true' } */
   env?: Record<string, string>;
   /** how long to wait for moto to answer, default 15000 ms */
@@ -39,12 +42,12 @@ export async function startMoto(options: StartMotoOptions = {}): Promise<Moto> {
 }
 
 async function launch(port: number, options: StartMotoOptions): Promise<Moto> {
-  const command = options.command ?? 'moto_server';
+  const { command, args, how } = { how: 'as given', ...(options.command ?? motoCommand()) };
   const url = `http://127.0.0.1:${port}`;
   const service = await startService({
     name: 'moto_server',
     command,
-    args: ['-H', '127.0.0.1', '-p', String(port)],
+    args: [...args, '-H', '127.0.0.1', '-p', String(port)],
     env: { ...process.env, ...options.env },
     readyUrl: `${url}/moto-api/`,
     ready: (status) => status >= 200 && status < 300,
@@ -52,6 +55,7 @@ async function launch(port: number, options: StartMotoOptions): Promise<Moto> {
   });
   return {
     url,
+    how,
     stop: service.stop,
     logs: service.output,
     async reset(): Promise<void> {

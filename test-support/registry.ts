@@ -20,11 +20,14 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { pack } from 'tar-stream';
 import type { Platform } from '../src/inputs.js';
+import { findComponent } from './components.js';
 import { freePort, startService } from './service-process.js';
 
 export { freePort };
 
-export const REGISTRY_BINARY = '/usr/bin/docker-registry';
+/** The registry binary (Debian's docker-registry), found as test-support/components.ts finds it. */
+export const REGISTRY_BINARY =
+  findComponent('docker-registry')?.command ?? '/usr/bin/docker-registry';
 
 /** Whether the registry binary is installed. */
 export function registryAvailable(binary = REGISTRY_BINARY): boolean {

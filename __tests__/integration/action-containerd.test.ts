@@ -11,7 +11,7 @@ import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  containerdUnavailable,
+  builderHostEnv,
   parseImageList,
   REAL_CTR_SHIM_DIR,
   startContainerd,
@@ -25,21 +25,16 @@ import {
 } from '../../test-support/emulator.js';
 import { STUB_DIR } from '../../test-support/instance-sim.js';
 import { startRegistryFront, type RegistryFront } from '../../test-support/registry-faults.js';
-import {
-  registryAvailable,
-  REGISTRY_BINARY,
-  startRegistry,
-  type PushedImage,
-  type TestRegistry,
-} from '../../test-support/registry.js';
+import { startRegistry, type PushedImage, type TestRegistry } from '../../test-support/registry.js';
+import { unavailable } from '../../test-support/components.js';
 import { describeWith, missing } from '../../test-support/requires.js';
 import { REPO_ROOT, runMainAndPost } from '../../test-support/runner.js';
 
 jest.setTimeout(120_000);
 
 const why = missing(
-  containerdUnavailable(),
-  registryAvailable() ? undefined : `${REGISTRY_BINARY} not found: apt-get install docker-registry`,
+  unavailable('containerd'),
+  unavailable('docker-registry'),
   existsSync(join(REPO_ROOT, 'dist/index.js')) ? undefined : 'dist/index.js: run npm run build',
 );
 
@@ -94,7 +89,7 @@ describeWith(why)('the bundle on a real containerd', () => {
     );
     emu = await startEmulator([], {
       pathPrepend: [REAL_CTR_SHIM_DIR, STUB_DIR],
-      env: { BES_CONTAINERD_SOCKET: builder.socket, BES_HOST_ROOT: join(dir, 'host') },
+      env: builderHostEnv(builder, join(dir, 'host')),
     });
   }, 90_000);
   afterAll(async () => {

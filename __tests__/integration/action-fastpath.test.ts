@@ -5,7 +5,7 @@
  * anything, an incremental build on the previous snapshot when one image
  * changed, copies to other regions and retention, against moto.
  */
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import { DescribeInstancesCommand, DescribeSnapshotsCommand, EC2Client } from '@aws-sdk/client-ec2';
 import {
   INSTANCE_PROFILE,
@@ -19,24 +19,20 @@ import {
   examplePolicies,
   saveEvaluation,
 } from '../../test-support/iam-evaluate.js';
-import {
-  registryAvailable,
-  startRegistry,
-  type TestRegistry,
-} from '../../test-support/registry.js';
+import { unavailable } from '../../test-support/components.js';
+import { startRegistry, type TestRegistry } from '../../test-support/registry.js';
+import { describeWith } from '../../test-support/requires.js';
 import { runMainAndPost } from '../../test-support/runner.js';
 
-const available = registryAvailable();
-if (!available && process.env.CI)
-  throw new Error('docker-registry is missing: apt-get install docker-registry');
-const suite = available ? describe : describe.skip;
+const why = unavailable('docker-registry');
+const suite = describeWith(why);
 
 let registry: TestRegistry;
 let emu: Emulator;
 const ref = (repo: string, tag: string) => `${registry.host}/${repo}:${tag}`;
 
 beforeAll(async () => {
-  if (!available) return;
+  if (why) return;
   registry = await startRegistry();
   emu = await startEmulator([]);
 }, 60_000);

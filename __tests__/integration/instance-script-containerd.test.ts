@@ -22,7 +22,7 @@ import {
   type ScriptPlan,
 } from '../../src/instance-script.js';
 import {
-  containerdUnavailable,
+  builderHostEnv,
   parseImageList,
   REAL_CTR_SHIM_DIR,
   startContainerd,
@@ -30,13 +30,8 @@ import {
 } from '../../test-support/containerd.js';
 import { runScript, simulatedInstance, STUB_DIR } from '../../test-support/instance-sim.js';
 import { startRegistryFront, type RegistryFront } from '../../test-support/registry-faults.js';
-import {
-  registryAvailable,
-  REGISTRY_BINARY,
-  startRegistry,
-  type PushedImage,
-  type TestRegistry,
-} from '../../test-support/registry.js';
+import { startRegistry, type PushedImage, type TestRegistry } from '../../test-support/registry.js';
+import { unavailable } from '../../test-support/components.js';
 import { describeWith, missing } from '../../test-support/requires.js';
 
 jest.setTimeout(90_000);
@@ -44,10 +39,7 @@ jest.setTimeout(90_000);
 const BOTH: Platform[] = ['linux/amd64', 'linux/arm64'];
 const MANAGED = 'io.cri-containerd.image';
 const PINNED = 'io.cri-containerd.pinned';
-const why = missing(
-  containerdUnavailable(),
-  registryAvailable() ? undefined : `${REGISTRY_BINARY} not found: apt-get install docker-registry`,
-);
+const why = missing(unavailable('containerd'), unavailable('docker-registry'));
 
 let registry: TestRegistry;
 let front: RegistryFront;
@@ -119,8 +111,7 @@ function plan(images: string[], overrides: Partial<ScriptPlan> = {}): ScriptPlan
 async function build(b: Builder, p: ScriptPlan) {
   const instance = simulatedInstance([], {
     PATH: `${REAL_CTR_SHIM_DIR}:${STUB_DIR}:${process.env.PATH ?? ''}`,
-    BES_CONTAINERD_SOCKET: b.containerd.socket,
-    BES_HOST_ROOT: b.hostRoot,
+    ...builderHostEnv(b.containerd, b.hostRoot),
   });
   try {
     const result = await runScript(renderInstanceScript(p), instance, 80_000);

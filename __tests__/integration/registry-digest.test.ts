@@ -5,7 +5,7 @@
  * Skipped when the binary is missing, except under CI=true, where that is a failure: the CI
  * script installs it with `apt-get install -y docker-registry`.
  */
-import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
+import { afterAll, beforeAll, expect, it, jest } from '@jest/globals';
 import { VirtualClock } from '../../src/clock.js';
 import { parseImageReference } from '../../src/image-ref.js';
 import type { Platform } from '../../src/inputs.js';
@@ -17,32 +17,15 @@ import {
   resolveImages,
   type RegistryDeps,
 } from '../../src/registry-digest.js';
-import {
-  freePort,
-  REGISTRY_BINARY,
-  registryAvailable,
-  startRegistry,
-  type TestRegistry,
-} from '../../test-support/registry.js';
+import { freePort, startRegistry, type TestRegistry } from '../../test-support/registry.js';
+import { unavailable } from '../../test-support/components.js';
 import { rejectionOf } from '../../test-support/rejection.js';
+import { describeWith } from '../../test-support/requires.js';
 
 jest.setTimeout(60_000);
 
 const BOTH: Platform[] = ['linux/amd64', 'linux/arm64'];
-const available = registryAvailable();
-const ci = process.env.CI === 'true';
-
-if (!available && ci) {
-  describe('registry digest resolution', () => {
-    it(`needs ${REGISTRY_BINARY}`, () => {
-      throw new Error(
-        `${REGISTRY_BINARY} is missing: install it with 'apt-get install -y docker-registry'`,
-      );
-    });
-  });
-}
-
-const describeWithRegistry = available ? describe : describe.skip;
+const describeWithRegistry = describeWith(unavailable('docker-registry'));
 
 /** The RegistryError a resolution fails with. */
 const failure = (promise: Promise<unknown>) => rejectionOf(promise, RegistryError);

@@ -452,10 +452,12 @@ describe('startMoto failures', () => {
     try {
       const fake = join(dir, 'fake-moto');
       await writeFile(fake, '#!/bin/sh\necho "boom: $*" >&2\nexit 2\n', { mode: 0o755 });
-      const err = await rejectionOf(startMoto({ command: fake }));
+      const err = await rejectionOf(startMoto({ command: { command: fake, args: [] } }));
       expect(err.message).toMatch(/exited with code 2/);
       expect(err.message).toMatch(/boom: -H 127\.0\.0\.1 -p \d+/);
-      const missing = await rejectionOf(startMoto({ command: join(dir, 'does-not-exist') }));
+      const missing = await rejectionOf(
+        startMoto({ command: { command: join(dir, 'does-not-exist'), args: [] } }),
+      );
       expect(missing.message).toMatch(/could not run .*ENOENT/);
     } finally {
       await rm(dir, { recursive: true, force: true });
