@@ -49,6 +49,7 @@ import { invocationKey, runKey, type RunContext } from './run-context.js';
 import {
   createSnapshot,
   deleteSnapshot,
+  markBuildFinished,
   snapshotDescription,
   waitForSnapshot,
 } from './snapshot.js';
@@ -68,6 +69,8 @@ import {
   TAG_SNAPSHOTTER,
   TAG_VARIANT,
   TAG_BASE,
+  TAG_STATE,
+  STATE_BUILDING,
   TAG_BUILD_KEY,
   TAG_ENCRYPTION,
   TAG_LINEAGE,
@@ -577,6 +580,7 @@ export async function buildSnapshot(config: BuildConfig, deps: BuildDeps): Promi
               [TAG_ENCRYPTION]: tagValue(encryptionTag(config)),
               ...(plan.key ? { [TAG_BUILD_KEY]: plan.key } : {}),
               ...(baseSnapshotId ? { [TAG_BASE]: baseSnapshotId } : {}),
+              [TAG_STATE]: STATE_BUILDING,
             },
           },
           { clock, signal },
@@ -612,6 +616,7 @@ export async function buildSnapshot(config: BuildConfig, deps: BuildDeps): Promi
         );
         snapshotDone = true;
         deps.state.save(STATE_PENDING_SNAPSHOT, '');
+        await markBuildFinished(clients.ec2, createdSnapshot, { logger, warn, signal });
         await deleteCheckpoints(`${createdSnapshot} completed`);
         return done;
       })

@@ -181,11 +181,11 @@ function parseBaseSnapshot(value: string): string {
 }
 
 /**
- * EC2 allows 50 tags per resource. The action's own take up to 14 on a snapshot (Name, run,
+ * EC2 allows 50 tags per resource. The action's own take up to 15 on a snapshot (Name, run,
  * repository, invocation, role, images, digests, variant, platforms, snapshotter, lineage,
- * encryption, build key, base) and a copy adds its source: 35 are left.
+ * encryption, build key, base, state) and a copy adds its source: 34 are left.
  */
-export const MAX_USER_TAGS = 35;
+export const MAX_USER_TAGS = 34;
 
 export function parseTags(raw: string): Record<string, string> {
   const tags: Record<string, string> = {};

@@ -215,9 +215,9 @@ if [ "$PRUNE" = 1 ]; then
     is_listed "$name" && continue
     is_listed "${name%%@sha256:*}" && continue
     if capture "$WORK/rm.log" ctr_k8s images rm --sync "$name"; then
-      report remove "$name"
+      report remove "$name" | tee -a "$WORK/removed"
     else
-      report remove-failed "$name" "$(failure_reason "$WORK/rm.log")"
+      report remove-failed "$name" "$(failure_reason "$WORK/rm.log")" | tee -a "$WORK/removed"
     fi
   done < <(grep -v '^ctr: \|level=' "$WORK/existing")
   report phase prune ok
@@ -250,6 +250,10 @@ mkdir -p "$(dirname "$REPORT_FILE")"
 } > "$REPORT_FILE"
 report count "$pulled" "$skipped" "$failed"
 cat "$WORK/not-ok" "$WORK/ok"
+# An output this short is never cut (SSM keeps 24,000 characters; the phase lines are a few
+# hundred): nobody will read the file, so it goes.
+touch "$WORK/removed"
+if [ $(( $(wc -c < "$REPORT_FILE") + $(wc -c < "$WORK/removed") )) -lt 20000 ]; then rm -f "$REPORT_FILE"; fi
 
 # What belongs to this builder rather than to the images must not reach every node that boots
 # from the snapshot (README "What the snapshot holds"): its host keys, its journal, its SSM agent's

@@ -27,7 +27,7 @@ import {
 } from './errors.js';
 import type { Logger } from './logger.js';
 import { deleteSnapshot, listOwnSnapshots } from './snapshot.js';
-import { TAG_LINEAGE, TAG_REPOSITORY } from './tags.js';
+import { buildFinished, TAG_LINEAGE, TAG_REPOSITORY } from './tags.js';
 
 const INPUT_KEEP = 'keep-snapshots';
 /** Pages of DescribeSnapshots read at most (1000 snapshots each). */
@@ -106,8 +106,10 @@ export function planRetention(
       const id = s.SnapshotId;
       if (!id || seen.has(id)) return false;
       seen.add(id);
+      // A snapshot whose build never finished is not one of the newest N (the sweep owns it).
       return (
         s.State === 'completed' &&
+        buildFinished(s) &&
         tag(s, TAG_LINEAGE) === options.lineage &&
         tag(s, TAG_REPOSITORY) === options.repository
       );

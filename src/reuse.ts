@@ -8,6 +8,7 @@ import { ActionError, awsErrorName } from './errors.js';
 import type { BuildConfig } from './inputs.js';
 import { listOwnSnapshots } from './snapshot.js';
 import {
+  buildFinished,
   TAG_BUILD_KEY,
   TAG_ENCRYPTION,
   TAG_LINEAGE,
@@ -19,14 +20,14 @@ function tagOf(snapshot: Snapshot, key: string): string | undefined {
   return snapshot.Tags?.find((t) => t.Key === key)?.Value;
 }
 
-/** Completed snapshots of this account matching tag filters, newest first. */
+/** Completed snapshots of this account matching tag filters whose build finished, newest first. */
 async function completedSnapshots(
   ec2: EC2Client,
   tags: Record<string, string>,
   signal?: AbortSignal,
 ): Promise<Snapshot[]> {
   const found = (await listOwnSnapshots(ec2, { tags, states: ['completed'] }, signal)).filter(
-    (s) => s.State === 'completed',
+    (s) => s.State === 'completed' && buildFinished(s),
   );
   return found.sort((a, b) => (b.StartTime?.getTime() ?? 0) - (a.StartTime?.getTime() ?? 0));
 }

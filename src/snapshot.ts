@@ -5,6 +5,7 @@
  */
 import {
   CreateSnapshotCommand,
+  CreateTagsCommand,
   DeleteSnapshotCommand,
   DescribeSnapshotsCommand,
   type EC2Client,
@@ -13,9 +14,9 @@ import {
 } from '@aws-sdk/client-ec2';
 import { collectPages, MAX_PAGES } from './aws-pages.js';
 import type { Clock } from './clock.js';
-import { ActionError, awsErrorName, errorMessage } from './errors.js';
+import { ActionError, awsErrorName, describeAwsError, errorMessage } from './errors.js';
 import type { Logger } from './logger.js';
-import { tagSpecifications } from './tags.js';
+import { STATE_COMPLETE, tagSpecifications, TAG_STATE } from './tags.js';
 import { pollUntil } from './wait.js';
 
 /** EC2 rejects snapshot descriptions over 255 characters. */
@@ -68,6 +69,35 @@ export async function createSnapshot(
         throw error;
       await deps.clock.sleep(RATE_RETRY_MS, deps.signal);
     }
+  }
+}
+
+/**
+ * Tags a snapshot as a finished build (TAG_STATE complete): only then may later runs reuse it,
+ * build on it, or count it for retention. A failure leaves it `building`, with a warning: it is
+ * still this run's output, but no later run will pick it.
+ */
+export async function markBuildFinished(
+  ec2: EC2Client,
+  snapshotId: string,
+  deps: { logger: Logger; warn: (message: string) => void; signal?: AbortSignal },
+): Promise<void> {
+  try {
+    await ec2.send(
+      new CreateTagsCommand({
+        Resources: [snapshotId],
+        Tags: [{ Key: TAG_STATE, Value: STATE_COMPLETE }],
+      }),
+      { abortSignal: deps.signal },
+    );
+    deps.logger.info(`Marked ${snapshotId} as a finished build.`);
+  } catch (error) {
+    if (deps.signal?.aborted) throw error;
+    deps.warn(
+      `Could not tag ${snapshotId} as a finished build (CreateTags: ${describeAwsError(error)}); ` +
+        "it is this run's output, but later runs will not reuse it or build on it. " +
+        'The role needs ec2:CreateTags on its own snapshots.',
+    );
   }
 }
 

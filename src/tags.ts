@@ -23,6 +23,22 @@ export const TAG_BUILD_KEY = `${RESERVED_TAG_PREFIX}build-key`;
 export const TAG_LINEAGE = `${RESERVED_TAG_PREFIX}lineage`;
 export const TAG_ENCRYPTION = `${RESERVED_TAG_PREFIX}encryption`;
 export const TAG_BASE = `${RESERVED_TAG_PREFIX}base-snapshot`;
+/**
+ * `building` from CreateSnapshot on, `complete` once the build finished (every image pulled,
+ * the snapshot completed). A snapshot left `building` (a killed or failed run's) is never reused,
+ * built on or counted by retention.
+ */
+export const TAG_STATE = `${RESERVED_TAG_PREFIX}state`;
+export const STATE_BUILDING = 'building';
+export const STATE_COMPLETE = 'complete';
+
+/**
+ * Whether a snapshot's build finished. One without the state tag was made before the tag existed,
+ * when only finished builds were output, and counts as finished.
+ */
+export function buildFinished(snapshot: { Tags?: Tag[] | undefined }): boolean {
+  return snapshot.Tags?.find((t) => t.Key === TAG_STATE)?.Value !== STATE_BUILDING;
+}
 
 const MAX_TAG_VALUE = 256;
 

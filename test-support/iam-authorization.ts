@@ -164,6 +164,23 @@ function createTags(
 }
 
 /**
+ * CreateTags on resources that exist (the build's "finished" mark on its snapshot): ec2:CreateTags
+ * on each, with its tags and the request's (SAR: aws:RequestTag, aws:TagKeys, aws:ResourceTag).
+ */
+const tagExisting: Mapper = (call, facts) => {
+  const tags: Record<string, string> = {};
+  for (let i = 1; str(call.params, `Tag.${i}.Key`) !== undefined; i++) {
+    tags[str(call.params, `Tag.${i}.Key`) ?? ''] = str(call.params, `Tag.${i}.Value`) ?? '';
+  }
+  return list(call.params, 'ResourceId').map((id) => ({
+    kind: 'identity',
+    action: 'ec2:CreateTags',
+    resource: id.startsWith('snap-') ? arn.snapshot(call.region, id) : `unmapped resource ${id}`,
+    context: { ...resourceTags(facts, id), ...requestTags(tags) },
+  }));
+};
+
+/**
  * RunInstances (SAR): instance, volume, network-interface, image, subnet and security-group
  * are required resources; snapshot when a block device mapping names one. With an
  * instance profile, iam:PassRole on its role (EC2 guide, "IAM roles for Amazon EC2").
@@ -418,6 +435,7 @@ export const OPERATIONS: Record<string, Mapper> = {
   'ec2:CreateSnapshot': createSnapshot,
   'ec2:CopySnapshot': copySnapshot,
   'ec2:DeleteSnapshot': onEach('ec2:DeleteSnapshot', 'SnapshotId', arn.snapshot),
+  'ec2:CreateTags': tagExisting,
   'ec2:ModifySnapshotAttribute': modifySnapshotAttribute,
   'ec2:EnableFastSnapshotRestores': onEach(
     'ec2:EnableFastSnapshotRestores',

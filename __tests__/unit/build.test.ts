@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import {
   CreateSnapshotCommand,
+  CreateTagsCommand,
   DeleteSnapshotCommand,
   DescribeSnapshotsCommand,
   RunInstancesCommand,
@@ -564,6 +565,53 @@ describe('buildSnapshot', () => {
       ]);
       expect(aws.ec2.commandCalls(RunInstancesCommand)).toHaveLength(0);
       expect(state.get(STATE_CLEAN)).toBe('true');
+    });
+
+    it('never reuses or builds on a snapshot whose build did not finish, and marks its own finished', async () => {
+      aws = mockAws(REGISTRY);
+      const c = config();
+      const r = resolved(c);
+      // A killed run's snapshot: same key and lineage, completed by EC2, but still "building".
+      aws.existingSnapshots.push({
+        SnapshotId: 'snap-0aaaaaaaaaaaaaaaa',
+        State: 'completed',
+        VolumeSize: 50,
+        Tags: [
+          { Key: 'bottlerocket-ebs-snapshot:build-key', Value: buildKey(c, r.resolved) },
+          { Key: 'bottlerocket-ebs-snapshot:lineage', Value: 'acme/platform' },
+          { Key: 'bottlerocket-ebs-snapshot:state', Value: 'building' },
+        ],
+      });
+      const result = await buildSnapshot(c, deps(aws, { resolveDigests: async () => r }).d);
+      expect(result.cacheHit).toBe(false);
+      expect(result.baseSnapshotId).toBeUndefined();
+      const created = aws.ec2.commandCalls(CreateSnapshotCommand)[0]?.args[0].input;
+      expect(created?.TagSpecifications?.[0]?.Tags).toContainEqual({
+        Key: 'bottlerocket-ebs-snapshot:state',
+        Value: 'building',
+      });
+      // Marked finished once it completed: then, and only then.
+      const marks = aws.ec2.commandCalls(CreateTagsCommand).map((call) => call.args[0].input);
+      expect(marks).toEqual([
+        {
+          Resources: [result.snapshotId],
+          Tags: [{ Key: 'bottlerocket-ebs-snapshot:state', Value: 'complete' }],
+        },
+      ]);
+    });
+
+    it('warns, and still outputs the snapshot, when it cannot be marked finished', async () => {
+      aws = mockAws(REGISTRY);
+      aws.ec2
+        .on(CreateTagsCommand)
+        .rejects(Object.assign(new Error('not allowed'), { name: 'UnauthorizedOperation' }));
+      const c = config();
+      const { d } = deps(aws, { resolveDigests: async () => resolved(c) });
+      const result = await buildSnapshot(c, d);
+      expect(result.snapshotId).toMatch(/^snap-/);
+      expect(result.warnings.join('\n')).toMatch(
+        /Could not tag snap-\S+ as a finished build \(CreateTags: UnauthorizedOperation.*later runs will not reuse it/,
+      );
     });
 
     it('builds when the key differs, and tags the snapshot with the key and lineage', async () => {

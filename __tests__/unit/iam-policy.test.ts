@@ -10,6 +10,7 @@ import { describe, expect, it } from '@jest/globals';
 import {
   CopySnapshotCommand,
   CreateSnapshotCommand,
+  CreateTagsCommand,
   DeleteSnapshotCommand,
   DisableFastSnapshotRestoresCommand,
   EC2Client,
@@ -247,6 +248,26 @@ describe('the example permissions policy', () => {
       { tags: { 'snap-0aaa': snapshot(THEIRS) } },
     ],
     [
+      'relabelling our checkpoint as a snapshot (a tag other than the finished mark)',
+      'ec2',
+      () =>
+        new CreateTagsCommand({
+          Resources: ['snap-0aaa'],
+          Tags: [{ Key: 'bottlerocket-ebs-snapshot:role', Value: 'snapshot' }],
+        }),
+      { tags: { 'snap-0aaa': { ...OURS, 'bottlerocket-ebs-snapshot:role': 'checkpoint' } } },
+    ],
+    [
+      "marking another repository's snapshot finished",
+      'ec2',
+      () =>
+        new CreateTagsCommand({
+          Resources: ['snap-0aaa'],
+          Tags: [{ Key: 'bottlerocket-ebs-snapshot:state', Value: 'complete' }],
+        }),
+      { tags: { 'snap-0aaa': snapshot(THEIRS) } },
+    ],
+    [
       'sharing our snapshot with everyone (public)',
       'ec2',
       () =>
@@ -384,6 +405,16 @@ describe('the example permissions policy', () => {
           tags: { 'snap-0aaa': { ...OURS, 'bottlerocket-ebs-snapshot:role': role } },
         }),
       );
+    calls.push(
+      await wire(
+        'ec2',
+        new CreateTagsCommand({
+          Resources: ['snap-0aaa'],
+          Tags: [{ Key: 'bottlerocket-ebs-snapshot:state', Value: 'complete' }],
+        }),
+        { tags: { 'snap-0aaa': snapshot() } },
+      ),
+    );
     calls.push(await wire('ecr', new GetAuthorizationTokenCommand({})));
     for (const call of calls) expect(await outcome(call)).toBe('Allowed');
   });

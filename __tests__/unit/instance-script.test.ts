@@ -1,7 +1,7 @@
 import { afterAll, afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseImageReference } from '../../src/image-ref.js';
@@ -481,27 +481,43 @@ describe('what containerd 2.1 does differently (ctr stand-in, 2.1 mode)', () => 
 });
 
 describe('the report, at any size', () => {
-  it('names failures first, after the counts, and keeps the whole report on the builder', async () => {
-    const refs = Array.from({ length: 30 }, (_, i) => `registry.example.com/team/image-${i}:1`);
-    const p = plan(refs, { concurrency: 8 });
-    // The last one is missing.
+  it('names failures first, after the counts, and keeps the whole report on the builder when it is long', async () => {
+    // Half the images are missing; their long names make long failure messages.
+    const refs = Array.from(
+      { length: 60 },
+      (_, i) => `registry.example.com/team/${i % 2 ? 'x'.repeat(150) : 'app'}-${i}:1`,
+    );
+    const p = plan(refs, { platforms: ['linux/amd64', 'linux/arm64'], concurrency: 8 });
+    const present = refs.filter((_, i) => i % 2 === 0);
     const r = await run(
       p,
-      refs.slice(0, 29).map((ref) => ({ ref, platforms: ['linux/amd64'] })),
+      present.map((ref) => ({ ref, platforms: ['linux/amd64', 'linux/arm64'] })),
     );
     expect(r.code).toBe(1);
     const lines = r.stdout.split('\n').filter((l) => /^@@BES\t(count|pull|end)\t/.test(l));
-    expect(lines[0]).toBe('@@BES\tcount\t29\t0\t1');
-    expect(lines[1]).toMatch(/^@@BES\tpull\t29\tlinux\/amd64\tfail\t/);
-    expect(lines.at(-1)).toBe('@@BES\tend\t29\t0\t1');
-    // Cut where SSM would cut a longer one: the failure and the counts are still there.
-    const cut = parseScriptReport(lines.slice(0, 2).join('\n'), p.images);
+    expect(lines[0]).toBe('@@BES\tcount\t60\t0\t60');
+    // All 60 failures come before the first pull that went well.
+    const firstOk = lines.findIndex((l) => /\tok\t/.test(l));
+    expect(lines.slice(1, firstOk).every((l) => /\tfail\t/.test(l))).toBe(true);
+    expect(firstOk).toBe(61);
+    expect(lines.at(-1)).toBe('@@BES\tend\t60\t0\t60');
+    // Cut where SSM cuts: the counts and every failure are still there, some successes not.
+    const cut = parseScriptReport(r.stdout.slice(0, 24_000), p.images);
+    expect(r.stdout.length).toBeGreaterThan(24_000);
     expect(cut.complete).toBe(false);
-    expect(cut.totals).toEqual({ pulled: 29, skipped: 0, failed: 1 });
-    expect(cut.pulls.map((x) => [x.image.original, x.status])).toEqual([[refs[29], 'fail']]);
-    // The builder keeps the same report for the action to read when the output was cut.
+    expect(cut.totals).toEqual({ pulled: 60, skipped: 0, failed: 60 });
+    expect(cut.pulls.filter((x) => x.status === 'fail')).toHaveLength(60);
+    expect(cut.pulls.filter((x) => x.status === 'ok').length).toBeLessThan(60);
+    // The builder keeps the same report for the action to read, since the output was cut.
     expect(readFileSync(p.reportFile, 'utf8')).toBe(`${lines.join('\n')}\n`);
   }, 60_000);
+
+  it('keeps no report file when the output is short enough never to be cut', async () => {
+    const p = plan([PAUSE]);
+    const r = await run(p, [{ ref: PAUSE, platforms: ['linux/amd64'] }]);
+    expect(r.code).toBe(0);
+    expect(existsSync(p.reportFile)).toBe(false);
+  });
 });
 
 describe('what the snapshot must not carry (builder identity)', () => {

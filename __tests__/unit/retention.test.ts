@@ -16,7 +16,7 @@ import { mockClient, type AwsClientStub } from 'aws-sdk-client-mock';
 import { AbortedError, ActionError, InputError } from '../../src/errors.js';
 import { MemoryLogger } from '../../src/logger.js';
 import { applyRetention, planRetention, type RetentionParams } from '../../src/retention.js';
-import { TAG_LINEAGE, TAG_REPOSITORY } from '../../src/tags.js';
+import { TAG_LINEAGE, TAG_REPOSITORY, TAG_STATE } from '../../src/tags.js';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 
@@ -175,6 +175,11 @@ describe('planRetention', () => {
         snap('snap-other-repo', 0, { repository: 'evil/fork' }),
         snap('snap-pending', 0, { state: 'pending' }),
         { SnapshotId: 'snap-untagged', State: 'completed', StartTime: new Date(0) },
+        // A killed run's: completed by EC2, but its build never finished.
+        {
+          ...snap('snap-unfinished', 9),
+          Tags: [...(snap('x', 9).Tags ?? []), { Key: TAG_STATE, Value: 'building' }],
+        },
         snap('snap-a', 1),
         snap('snap-b', 2),
         snap('snap-c', 3),
