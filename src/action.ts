@@ -19,7 +19,7 @@ import {
 } from './build.js';
 import { cleanupAfterRun } from './cleanup.js';
 import { webIdentityCredentials } from './credentials.js';
-import { ActionError, errorMessage, InputError } from './errors.js';
+import { ActionError, describeFailure, errorMessage, InputError } from './errors.js';
 import {
   parseActionInputs,
   parseAwsInputs,
@@ -267,7 +267,7 @@ export async function runMain(rt: ActionRuntime): Promise<void> {
     }
     await rt.writeSummary(summary.join('\n'));
   } catch (error) {
-    const message = errorMessage(error);
+    const message = describeFailure(error);
     if (error instanceof BuildFailure) {
       summary.push(failureSummary(message, error.phases, error.images));
     } else {

@@ -7,7 +7,13 @@ import { EC2Client } from '@aws-sdk/client-ec2';
 import { ECRClient } from '@aws-sdk/client-ecr';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { STSClient } from '@aws-sdk/client-sts';
-import type { AwsCredentialIdentityProvider } from '@smithy/types';
+import type {
+  AwsCredentialIdentityProvider,
+  InitializeHandlerOptions,
+  InitializeMiddleware,
+  MetadataBearer,
+} from '@smithy/types';
+import { recordAwsCall } from './errors.js';
 
 export interface AwsClients {
   ec2: EC2Client;
@@ -43,23 +49,32 @@ export function createAwsClients(
     ...(credentials ? { credentials } : {}),
   });
   const created: Array<{ destroy(): void }> = [];
+  /** Every client made gets the call-recording middleware and is closed by destroy(). */
+  const track = <T extends EC2Client | SSMClient | STSClient | ECRClient>(client: T): T => {
+    (
+      client.middlewareStack as { add(m: typeof recordTheCall, o: InitializeHandlerOptions): void }
+    ).add(recordTheCall, RECORD_THE_CALL);
+    created.push(client);
+    return client;
+  };
   /** One client per region, made on first use; `home` serves the action's own region. */
-  const perRegion = <T extends { destroy(): void }>(make: (r: string) => T, home?: T) => {
+  const perRegion = <T extends EC2Client | SSMClient | STSClient | ECRClient>(
+    make: (r: string) => T,
+    home?: T,
+  ) => {
     const clients = new Map<string, T>(home ? [[region, home]] : []);
     return (r: string): T => {
       let client = clients.get(r);
       if (!client) {
-        client = make(r);
+        client = track(make(r));
         clients.set(r, client);
-        created.push(client);
       }
       return client;
     };
   };
-  const ec2 = new EC2Client(config(region));
-  const ssm = new SSMClient(config(region));
-  const sts = new STSClient(config(region));
-  created.push(ec2, ssm, sts);
+  const ec2 = track(new EC2Client(config(region)));
+  const ssm = track(new SSMClient(config(region)));
+  const sts = track(new STSClient(config(region)));
   return {
     ec2,
     ssm,
@@ -71,11 +86,46 @@ export function createAwsClients(
   };
 }
 
+/** The first ID, ARN or name a request carries, for saying what a failed call was about. */
+export function resourceOf(input: unknown): string | undefined {
+  if (!input || typeof input !== 'object') return undefined;
+  for (const [key, value] of Object.entries(input)) {
+    if (!/(Id|Ids|Arn|^Name)$/.test(key)) continue;
+    const first: unknown = Array.isArray(value) ? value[0] : value;
+    if (typeof first === 'string' && first !== '') return first;
+  }
+  return undefined;
+}
+
+/**
+ * Wraps every call of a client: an error it ends with (after the SDK's retries) records which
+ * call and resource it came from, so a bare "socket hang up" can be reported as
+ * "DescribeSnapshots of snap-0abc failed: socket hang up" (errors.ts describeFailure).
+ */
+const recordTheCall: InitializeMiddleware<object, MetadataBearer> =
+  (next, context) => async (args) => {
+    try {
+      return await next(args);
+    } catch (error) {
+      recordAwsCall(error, {
+        operation: (context.commandName ?? 'AWS call').replace(/Command$/, ''),
+        resource: resourceOf(args.input),
+      });
+      throw error;
+    }
+  };
+const RECORD_THE_CALL: InitializeHandlerOptions = {
+  step: 'initialize',
+  name: 'bottlerocketEbsSnapshotRecordTheCall',
+};
+
 /** The client for AssumeRoleWithWebIdentity: that call is unsigned and needs no credentials. */
 export function createFederationStsClient(region: string): STSClient {
-  return new STSClient({
+  const client = new STSClient({
     region,
     maxAttempts: MAX_ATTEMPTS,
     customUserAgent: [USER_AGENT],
   });
+  client.middlewareStack.add(recordTheCall, RECORD_THE_CALL);
+  return client;
 }

@@ -4,6 +4,7 @@
  */
 
 /** A bad input value. Thrown before any AWS resource is created. */
+import { isServerError, isThrottlingError, isTransientError } from '@smithy/core/retry';
 export class InputError extends Error {
   override readonly name = 'InputError';
   constructor(
@@ -40,6 +41,50 @@ export function awsErrorName(error: unknown): string | undefined {
     return typeof name === 'string' ? name : undefined;
   }
   return undefined;
+}
+
+/** Which AWS call an SDK error came from (set by the clients' middleware, src/aws-clients.ts). */
+export interface AwsCall {
+  operation: string;
+  /** The first ID or name in the request, e.g. vol-0abc, when it has one. */
+  resource?: string;
+}
+
+const AWS_CALL = Symbol.for('bottlerocket-ebs-snapshot.awsCall');
+
+/** Records on an error which call it came from (the first record stays). */
+export function recordAwsCall(error: unknown, call: AwsCall): void {
+  if (error && typeof error === 'object' && !(AWS_CALL in error)) {
+    Object.defineProperty(error, AWS_CALL, { value: call, enumerable: false });
+  }
+}
+
+/** The AWS call an error, or one of its causes, came from. */
+export function awsCallOf(error: unknown, depth = 0): AwsCall | undefined {
+  if (!error || typeof error !== 'object' || depth > 10) return undefined;
+  const call = (error as { [AWS_CALL]?: AwsCall })[AWS_CALL];
+  return call ?? awsCallOf((error as { cause?: unknown }).cause, depth + 1);
+}
+
+/**
+ * The message a failure is reported with: an error that came from an AWS call and does not say
+ * which gets "<Operation> of <resource> failed: " in front (a bare "socket hang up" says nothing).
+ */
+export function describeFailure(error: unknown): string {
+  const message = errorMessage(error);
+  const call = awsCallOf(error);
+  if (!call || message.includes(call.operation)) return message;
+  return `${call.operation}${call.resource ? ` of ${call.resource}` : ''} failed: ${describeAwsError(error)}`;
+}
+
+/**
+ * An error another try may not repeat: a network fault or timeout, throttling, a 5xx (the SDK's
+ * own classification, @smithy/core retry), also when it comes as the cause of another error.
+ */
+export function isTransientAwsError(error: unknown): boolean {
+  if (!error || typeof error !== 'object') return false;
+  const sdkError = error as Parameters<typeof isTransientError>[0];
+  return isTransientError(sdkError) || isThrottlingError(sdkError) || isServerError(sdkError);
 }
 
 /** An AWS error for a message: its name (when the message does not already start with it) and message. */

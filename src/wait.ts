@@ -4,7 +4,14 @@
  * runs on virtual time in tests and in the performance model.
  */
 import { abortReason, type Clock } from './clock.js';
-import { ActionError } from './errors.js';
+import { ActionError, describeAwsError, isTransientAwsError } from './errors.js';
+
+/**
+ * How long the checks of one wait may fail in a row with transient errors (network faults,
+ * throttling, 5xx, each already retried by the SDK) before the wait gives up: a short outage
+ * costs seconds, not the build.
+ */
+export const TRANSIENT_WINDOW_MS = 60_000;
 
 export type PollResult<T> = { done: true; value: T } | { done: false; detail?: string };
 
@@ -47,9 +54,20 @@ export async function pollUntil<T>(options: PollOptions<T>): Promise<T> {
   const maxInterval = options.maxIntervalMs ?? options.intervalMs;
   let interval = options.intervalMs;
   let lastDetail: string | undefined;
+  let failingSince: number | undefined;
   for (;;) {
     if (signal?.aborted) throw abortReason(signal);
-    const result = await options.check();
+    let result: PollResult<T>;
+    try {
+      result = await options.check();
+      failingSince = undefined;
+    } catch (error) {
+      const now = clock.now();
+      failingSince ??= now;
+      if (signal?.aborted || !isTransientAwsError(error)) throw error;
+      if (now - failingSince >= TRANSIENT_WINDOW_MS || now >= deadline) throw error;
+      result = { done: false, detail: `${describeAwsError(error)}; trying again` };
+    }
     if (result.done) return result.value;
     lastDetail = result.detail;
     const now = clock.now();

@@ -1,0 +1,79 @@
+/**
+ * The action's SDK clients record which call an error came from, so the failure a user reads
+ * names the operation and the resource. Against a loopback server answering as EC2 does.
+ */
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { DescribeSnapshotsCommand } from '@aws-sdk/client-ec2';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createAwsClients, resourceOf } from '../../src/aws-clients.js';
+import { awsCallOf, describeFailure, recordAwsCall } from '../../src/errors.js';
+import { rejectionOf } from '../../test-support/rejection.js';
+
+let server: Server;
+let url: string;
+beforeAll(async () => {
+  // An EC2 Query API error answer (400, not retried by the SDK).
+  server = createServer((req, res) => {
+    req.resume();
+    res.writeHead(400, { 'Content-Type': 'text/xml' });
+    res.end(
+      '<?xml version="1.0" encoding="UTF-8"?><Response><Errors><Error><Code>InvalidSnapshot.NotFound</Code>' +
+        "<Message>The snapshot 'snap-0abc' does not exist.</Message></Error></Errors><RequestID>r-1</RequestID></Response>",
+    );
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+describe('the clients name the call an error came from', () => {
+  it('records the operation and the resource on an EC2 error', async () => {
+    process.env.AWS_ENDPOINT_URL_EC2 = url;
+    const clients = createAwsClients('us-west-2', async () => ({
+      accessKeyId: 'testing',
+      secretAccessKey: 'testing',
+    }));
+    try {
+      const error = await rejectionOf(
+        clients.ec2.send(new DescribeSnapshotsCommand({ SnapshotIds: ['snap-0abc'] })),
+        Error,
+      );
+      expect(error.name).toBe('InvalidSnapshot.NotFound');
+      expect(awsCallOf(error)).toEqual({ operation: 'DescribeSnapshots', resource: 'snap-0abc' });
+      // The message a user reads already names the snapshot, not the call: the call goes first.
+      expect(describeFailure(error)).toBe(
+        "DescribeSnapshots of snap-0abc failed: InvalidSnapshot.NotFound: The snapshot 'snap-0abc' does not exist.",
+      );
+    } finally {
+      delete process.env.AWS_ENDPOINT_URL_EC2;
+      clients.destroy();
+    }
+  });
+});
+
+describe('describeFailure', () => {
+  it('says which call a bare network error came from, also through a cause', () => {
+    const hangUp = Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' });
+    recordAwsCall(hangUp, { operation: 'CreateSnapshot', resource: 'vol-0abc' });
+    expect(describeFailure(hangUp)).toBe('CreateSnapshot of vol-0abc failed: socket hang up');
+    const wrapped = new Error('the snapshot could not be made', { cause: hangUp });
+    expect(describeFailure(wrapped)).toBe(
+      'CreateSnapshot of vol-0abc failed: the snapshot could not be made',
+    );
+  });
+
+  it('leaves a message that already names the call, and one from no AWS call, as it is', () => {
+    const named = new Error('CreateSnapshot of vol-0abc was refused: limit');
+    recordAwsCall(named, { operation: 'CreateSnapshot', resource: 'vol-0abc' });
+    expect(describeFailure(named)).toBe('CreateSnapshot of vol-0abc was refused: limit');
+    expect(describeFailure(new Error('plain'))).toBe('plain');
+  });
+
+  it('finds the resource a request is about', () => {
+    expect(resourceOf({ InstanceIds: ['i-0abc'], DryRun: false })).toBe('i-0abc');
+    expect(resourceOf({ VolumeId: 'vol-1', Description: 'x' })).toBe('vol-1');
+    expect(resourceOf({ Name: '/eks/node-cache/snapshot-id' })).toBe('/eks/node-cache/snapshot-id');
+    expect(resourceOf({ MaxResults: 5 })).toBeUndefined();
+  });
+});
