@@ -20,6 +20,7 @@ import {
 import { cleanupAfterRun } from './cleanup.js';
 import { webIdentityCredentials } from './credentials.js';
 import { ActionError, describeFailure, errorMessage, InputError } from './errors.js';
+import { jsonListWithin, summaryWithin } from './limits.js';
 import {
   parseActionInputs,
   parseAwsInputs,
@@ -84,10 +85,21 @@ function credentialProvider(
   );
 }
 
-export function setBuildOutputs(rt: ActionRuntime, result: BuildResult): void {
+export /** A JSON list output, as much of it as GitHub keeps (1 MB), with a warning when cut. */
+function setListOutput(rt: ActionRuntime, name: string, items: readonly unknown[]): void {
+  const { json, kept } = jsonListWithin(items);
+  rt.setOutput(name, json);
+  if (kept < items.length) {
+    rt.logger.warning(
+      `Output '${name}' lists ${kept} of ${items.length} entries: GitHub keeps 1 MB of an output. The log has them all.`,
+    );
+  }
+}
+
+function setBuildOutputs(rt: ActionRuntime, result: BuildResult): void {
   rt.setOutput('snapshot-id', result.snapshotId);
   rt.setOutput('volume-size', String(result.volumeSizeGiB));
-  rt.setOutput('images', JSON.stringify(result.images));
+  setListOutput(rt, 'images', result.images);
   rt.setOutput('builder-instance-id', result.builderInstanceId);
   rt.setOutput('duration-seconds', String(result.durationSeconds));
   rt.setOutput('cache-hit', String(result.cacheHit));
@@ -96,7 +108,7 @@ export function setBuildOutputs(rt: ActionRuntime, result: BuildResult): void {
 }
 
 export function setUpdateOutputs(rt: ActionRuntime, result: ClusterUpdateResult): void {
-  rt.setOutput('updated-files', JSON.stringify(result.updatedFiles));
+  setListOutput(rt, 'updated-files', result.updatedFiles);
   const pr = result.pullRequest;
   if (!pr) return;
   rt.setOutput('pull-request-operation', pr.operation);
@@ -262,10 +274,14 @@ export async function runMain(rt: ActionRuntime): Promise<void> {
           signal: rt.signal,
         }),
       );
-      rt.setOutput('deleted-snapshots', JSON.stringify(results.flatMap((r) => r.deleted)));
+      setListOutput(
+        rt,
+        'deleted-snapshots',
+        results.flatMap((r) => r.deleted),
+      );
       summary.push(retentionSummary(results));
     }
-    await rt.writeSummary(summary.join('\n'));
+    await rt.writeSummary(summaryWithin(summary.join('\n')));
   } catch (error) {
     const message = describeFailure(error);
     if (error instanceof BuildFailure) {
@@ -273,7 +289,7 @@ export async function runMain(rt: ActionRuntime): Promise<void> {
     } else {
       summary.push(`### ❌ Failed\n\n\`\`\`\n${message}\n\`\`\`\n`);
     }
-    await rt.writeSummary(summary.join('\n')).catch(() => undefined);
+    await rt.writeSummary(summaryWithin(summary.join('\n'))).catch(() => undefined);
     rt.setFailed(
       error instanceof ActionError || error instanceof InputError
         ? message
