@@ -6,7 +6,12 @@
  * changed, copies to other regions and retention, against moto.
  */
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
-import { DescribeInstancesCommand, DescribeSnapshotsCommand, EC2Client } from '@aws-sdk/client-ec2';
+import {
+  CreateTagsCommand,
+  DescribeInstancesCommand,
+  DescribeSnapshotsCommand,
+  EC2Client,
+} from '@aws-sdk/client-ec2';
 import {
   INSTANCE_PROFILE,
   ROLE_ARN,
@@ -205,6 +210,38 @@ suite('fast path', () => {
     expect(main.summary).toContain('### Retention');
     expect((await tagsOf(first))['bottlerocket-ebs-snapshot:lineage']).toBe('fastpath');
   }, 120_000);
+});
+
+suite('half-made snapshots', () => {
+  it('a snapshot whose build never finished (a killed run) is neither reused nor built on', async () => {
+    const images = `${ref('team/app', '2')}\n${ref('team/base', '1')}`;
+    const lineage = await emu.ec2.send(
+      new DescribeSnapshotsCommand({
+        Filters: [{ Name: 'tag:bottlerocket-ebs-snapshot:lineage', Values: ['fastpath'] }],
+      }),
+    );
+    const ids = (lineage.Snapshots ?? []).map((s) => s.SnapshotId ?? '');
+    expect(ids.length).toBeGreaterThan(1);
+    // As a run killed after CreateSnapshot leaves them: completed by EC2, still "building".
+    await emu.ec2.send(
+      new CreateTagsCommand({
+        Resources: ids,
+        Tags: [{ Key: 'bottlerocket-ebs-snapshot:state', Value: 'building' }],
+      }),
+    );
+    const { main, instances } = await action({ images, platforms: 'linux/amd64,linux/arm64' });
+    expect(main.code).toBe(0);
+    expect(main.outputs['cache-hit']).toBe('false');
+    expect(main.outputs['base-snapshot-id']).toBe('');
+    expect(instances).toHaveLength(1);
+    const built = main.outputs['snapshot-id'] ?? '';
+    expect(ids).not.toContain(built);
+    expect((await tagsOf(built))['bottlerocket-ebs-snapshot:state']).toBe('complete');
+    // That finished build is what the next run reuses.
+    const again = await action({ images, platforms: 'linux/amd64,linux/arm64' });
+    expect(again.main.outputs['cache-hit']).toBe('true');
+    expect(again.main.outputs['snapshot-id']).toBe(built);
+  }, 180_000);
 });
 
 suite('IAM', () => {
