@@ -41,6 +41,7 @@ import {
   type PullRecord,
   type ScriptReport,
 } from './instance-script.js';
+import { memoryLedger, type CreateLedger } from './ledger.js';
 import type { Logger } from './logger.js';
 import { Progress, type PhaseRecord } from './progress.js';
 import { invocationKey, runKey, type RunContext } from './run-context.js';
@@ -79,8 +80,12 @@ export const STATE_CHECKPOINTS = 'checkpoint-snapshot-ids';
 export const STATE_REGION = 'region';
 /** RunContext.invocation: the post step looks for this step's resources by it. */
 export const STATE_INVOCATION = 'invocation';
-/** 'true' once the main step has removed everything it created: the post step then has nothing to do. */
+/** 'true' once a sweep by tag found nothing of this invocation left (cleanup.ts). */
 export const STATE_CLEAN = 'clean';
+/** Regions the sweep looks in (the build's first); empty when the step builds nothing. */
+export const STATE_SWEEP_REGIONS = 'sweep-regions';
+/** JSON list of the run's output snapshot IDs: the sweep never deletes them. */
+export const STATE_OUTPUT_SNAPSHOTS = 'output-snapshot-ids';
 
 export interface StateStore {
   save(key: string, value: string): void;
@@ -111,6 +116,8 @@ export interface BuildDeps {
   context: RunContext;
   state: StateStore;
   bounds?: Partial<PhaseBounds>;
+  /** Notes create requests whose answer never came, for the sweep (a memory one by default). */
+  ledger?: CreateLedger;
   /** When to take checkpoint snapshots while pulling (DEFAULT_CHECKPOINT_POLICY). */
   checkpointPolicy?: Partial<CheckpointPolicy>;
   /** Resolves image digests from the registries (for the build key); absent: no reuse. */
@@ -227,6 +234,7 @@ export async function buildSnapshot(config: BuildConfig, deps: BuildDeps): Promi
   };
 
   const tags = runTags(context, config.tags);
+  const ledger = deps.ledger ?? memoryLedger();
   const launchedIds: string[] = [];
   let builder: LaunchedBuilder | undefined;
   let terminated = false;
@@ -356,6 +364,7 @@ export async function buildSnapshot(config: BuildConfig, deps: BuildDeps): Promi
         ec2: clients.ec2,
         logger,
         signal,
+        ledger,
         imageFor,
         onLaunched: (id) => {
           launchedIds.push(id);
@@ -436,6 +445,7 @@ export async function buildSnapshot(config: BuildConfig, deps: BuildDeps): Promi
                 clock,
                 logger,
                 signal,
+                ledger,
                 policy: { ...DEFAULT_CHECKPOINT_POLICY, ...deps.checkpointPolicy },
                 onCreated: (ids) => {
                   checkpointsLeft = true;
@@ -557,7 +567,7 @@ export async function buildSnapshot(config: BuildConfig, deps: BuildDeps): Promi
               ...(baseSnapshotId ? { [TAG_BASE]: baseSnapshotId } : {}),
             },
           },
-          { clock, signal },
+          { clock, signal, ledger },
         );
         deps.state.save(STATE_PENDING_SNAPSHOT, id);
         logger.info(`Created snapshot ${id} of ${volumeId}.`);
@@ -633,12 +643,10 @@ export async function buildSnapshot(config: BuildConfig, deps: BuildDeps): Promi
         `Could not terminate builder ${launchedIds.join(', ')}: ${errorMessage(error)}. The post step will try again.`,
       );
     }
-    let snapshotLeft = Boolean(snapshotId && !snapshotDone);
     if (snapshotId && !snapshotDone) {
       try {
         await deleteSnapshot(clients.ec2, snapshotId, AbortSignal.timeout(30_000));
         deps.state.save(STATE_PENDING_SNAPSHOT, '');
-        snapshotLeft = false;
         logger.info(`Deleted incomplete snapshot ${snapshotId}.`);
       } catch (error) {
         logger.warning(
@@ -655,8 +663,7 @@ export async function buildSnapshot(config: BuildConfig, deps: BuildDeps): Promi
         );
       }
     }
-    if ((terminated || launchedIds.length === 0) && !snapshotLeft && !checkpointsLeft)
-      deps.state.save(STATE_CLEAN, 'true');
+    // Whether anything is left (also what no ID was recorded for) is the sweep's to say.
   }
 }
 
