@@ -32,6 +32,7 @@ import {
 } from './inputs.js';
 import type { AwsClients } from './aws-clients.js';
 import {
+  checkManifestsBeforeBuild,
   describeExistingSnapshot,
   updateCluster,
   type ClusterUpdateResult,
@@ -203,6 +204,21 @@ export async function runMain(rt: ActionRuntime): Promise<void> {
   for (const warning of parsed.warnings) logger.warning(warning);
   const pullRequest = config.update?.pullRequest;
   if (pullRequest) rt.maskSecret(pullRequest.token);
+  const workspace = rt.env.GITHUB_WORKSPACE ?? process.cwd();
+  if (config.update) {
+    // A run that could only fail at the end fails here, before any AWS call.
+    try {
+      const files = await checkManifestsBeforeBuild(
+        config.update,
+        workspace,
+        config.build?.volume.sizeGiB,
+      );
+      logger.info(`update-files matches ${files.length} file(s): ${files.join(', ')}.`);
+    } catch (error) {
+      rt.setFailed(errorMessage(error));
+      return;
+    }
+  }
   // Named before anything is created, so the post step removes only what this step made.
   const context: RunContext = { ...runContextFromEnv(rt.env), invocation: newInvocationId() };
   rt.saveState(STATE_INVOCATION, context.invocation ?? '');
@@ -253,7 +269,7 @@ export async function runMain(rt: ActionRuntime): Promise<void> {
       const update = config.update;
       const result = await logger.group('Updating manifests', () =>
         updateCluster(facts, update, {
-          workspace: rt.env.GITHUB_WORKSPACE ?? process.cwd(),
+          workspace,
           context,
           logger,
           ...(update.pullRequest ? { octokit: rt.createOctokit(update.pullRequest.token) } : {}),

@@ -12,6 +12,7 @@ import {
   type DistributionConfig,
 } from './distribute.js';
 import { parseImageList, splitList, type ImageReference } from './image-ref.js';
+import { checkPatterns, DEFAULT_MAX_FILE_MIB } from './manifests/files.js';
 import { parsePullThroughCache, PULL_THROUGH_INPUT } from './pull-through.js';
 import { RESERVED_TAG_PREFIX } from './tags.js';
 
@@ -457,6 +458,8 @@ export interface PullRequestConfig {
 export interface UpdateConfig {
   patterns: string[];
   targets: string[];
+  /** Largest matched file read, in bytes (input update-files-max-size, in MiB). */
+  maxFileBytes: number;
   volumeInitializationRate?: number;
   pullRequest?: PullRequestConfig;
 }
@@ -496,10 +499,12 @@ function defaultBranch(patterns: string[], targets: string[]): string {
 }
 
 export function parseUpdateInputs(get: InputReader): UpdateConfig | undefined {
-  const patterns = get('update-files')
+  const lines = get('update-files')
     .split(/\r?\n/)
     .map((p) => p.trim())
     .filter((p) => p !== '' && !p.startsWith('#'));
+  // Absolute paths and '..' are refused here, before any AWS call.
+  const patterns = lines.length > 0 ? checkPatterns(lines) : [];
   const createPullRequest = parseBoolean(
     'create-pull-request',
     read(get, 'create-pull-request') || 'false',
@@ -518,7 +523,8 @@ export function parseUpdateInputs(get: InputReader): UpdateConfig | undefined {
     return undefined;
   }
   const targets = splitList(get('update-targets'));
-  const update: UpdateConfig = { patterns, targets };
+  const maxMiB = optionalInteger(get, 'update-files-max-size', 1, 256) ?? DEFAULT_MAX_FILE_MIB;
+  const update: UpdateConfig = { patterns, targets, maxFileBytes: maxMiB * 1024 * 1024 };
   const rate = optionalInteger(get, 'volume-initialization-rate', 100, 300);
   if (rate !== undefined) update.volumeInitializationRate = rate;
   if (createPullRequest) {

@@ -198,6 +198,10 @@ describe('parseActionInputs', () => {
     expect(a?.patterns).toEqual(['clusters/**/*.yaml', 'karpenter/*.yaml']);
     expect(a?.targets).toEqual(['prefetch-mng', 'bottlerocket']);
     expect(a?.volumeInitializationRate).toBe(200);
+    expect(a?.maxFileBytes).toBe(4 * 1024 * 1024);
+    expect(parseAction({ ...inputs, 'update-files-max-size': '16' }).update?.maxFileBytes).toBe(
+      16 * 1024 * 1024,
+    );
     expect(a?.pullRequest).toMatchObject({ token: 'ghs_x', labels: ['a', 'b'], draft: true });
     expect(a?.pullRequest?.branch).toMatch(/^bottlerocket-ebs-snapshot\/update-[0-9a-f]{8}$/);
     expect(b?.pullRequest?.branch).toBe(a?.pullRequest?.branch);
@@ -224,6 +228,14 @@ describe('parseActionInputs', () => {
       { 'update-files': 'a.yaml', 'volume-initialization-rate': '50' },
       'volume-initialization-rate',
       'between 100 and 300',
+    ],
+    [{ 'update-files': '../outside/prod.yaml' }, 'update-files', "contains a '..' segment"],
+    [{ 'update-files': 'a.yaml\n/etc/passwd' }, 'update-files', 'is an absolute path'],
+    [{ 'update-files': '!../x/*.yaml' }, 'update-files', "contains a '..' segment"],
+    [
+      { 'update-files': 'a.yaml', 'update-files-max-size': '1024' },
+      'update-files-max-size',
+      'between 1 and 256',
     ],
     [{ 'update-files': 'a.yaml', 'create-pull-request': 'true' }, 'github-token', 'is required'],
     [

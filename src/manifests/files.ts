@@ -2,7 +2,7 @@
  * Applies {@link rewriteManifest} to the workspace files matched by glob patterns.
  * See ./index.ts for the contract.
  */
-import { readFile, realpath, writeFile } from 'node:fs/promises';
+import { readFile, realpath, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { glob } from 'tinyglobby';
 import { ActionError, InputError } from '../errors.js';
@@ -57,6 +57,15 @@ export interface UpdateFilesParams {
   /** Write changed files back. When false, nothing on disk changes. */
   write: boolean;
   logger: Logger;
+  /** A matched file larger than this (bytes) fails the update unread (default 4 MiB). */
+  maxFileBytes?: number;
+}
+
+/** Manifests are small: the default limit of input update-files-max-size, in MiB. */
+export const DEFAULT_MAX_FILE_MIB = 4;
+
+function mib(bytes: number): string {
+  return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
 }
 
 const INPUT = 'update-files';
@@ -146,6 +155,21 @@ export async function updateManifestFiles(params: UpdateFilesParams): Promise<Up
     }
     seen.add(rel);
     const absolute = path.join(root, rel);
+    const { size, nlink } = await stat(absolute);
+    const maxBytes = params.maxFileBytes ?? DEFAULT_MAX_FILE_MIB * 1024 * 1024;
+    if (size > maxBytes) {
+      throw new ActionError(
+        `${rel} is ${mib(size)}, over the ${mib(maxBytes)} a manifest may be (input 'update-files-max-size'): not read. No file was changed.`,
+      );
+    }
+    if (nlink > 1) {
+      // Git checkouts never make hard links; one could be the same file as one outside the workspace.
+      skipped.push({
+        path: rel,
+        reason: `it has ${nlink} hard links, one may be outside the workspace`,
+      });
+      continue;
+    }
     const bytes = await readFile(absolute);
     const original = bytes.toString('utf8');
     if (!Buffer.from(original, 'utf8').equals(bytes)) {
