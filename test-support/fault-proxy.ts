@@ -8,7 +8,9 @@
  *   a transient error its standard retry strategy retries);
  * - `stall`: forwards, then holds the answer until the client gives up and closes the
  *   connection (an abort signal, the SDK's request timeout), bounded by `maxStallMs`;
- * - `hook`: forwards, then calls `onCall` (e.g. SIGKILL the caller) and drops the answer.
+ * - `hook`: forwards, then calls `onCall` (e.g. SIGKILL the caller) and drops the answer;
+ * - `rewrite`: forwards, and hands the caller the answer's body as `body` rewrites it (text
+ *   from AWS the action logs: names, error messages).
  *
  * Calls are matched by operation (the query `Action` of EC2's protocol, or the
  * `X-Amz-Target` of JSON protocols); each fault fires `times` times (default once).
@@ -20,7 +22,8 @@ import type { AddressInfo, Socket } from 'node:net';
 export type Fault =
   | { kind: 'lose-response' }
   | { kind: 'stall'; maxStallMs?: number }
-  | { kind: 'hook'; onCall: (operation: string) => void };
+  | { kind: 'hook'; onCall: (operation: string) => void }
+  | { kind: 'rewrite'; body: (text: string) => string };
 
 export interface FaultRule {
   operation: string;
@@ -100,6 +103,18 @@ export async function startFaultProxy(upstream: string): Promise<FaultProxy> {
           if (!fault) {
             res.writeHead(upstreamRes.statusCode ?? 502, upstreamRes.headers);
             upstreamRes.pipe(res);
+            return;
+          }
+          if (fault.kind === 'rewrite') {
+            const parts: Buffer[] = [];
+            upstreamRes.on('data', (c: Buffer) => parts.push(c));
+            upstreamRes.on('end', () => {
+              const text = Buffer.from(fault.body(Buffer.concat(parts).toString('utf8')), 'utf8');
+              const headers = { ...upstreamRes.headers, 'content-length': String(text.length) };
+              delete headers['transfer-encoding'];
+              res.writeHead(upstreamRes.statusCode ?? 502, headers);
+              res.end(text);
+            });
             return;
           }
           // The service has answered in full: the work is done. Only the caller never hears.
