@@ -207,11 +207,21 @@ export async function buildSnapshot(config: BuildConfig, deps: BuildDeps): Promi
     logger.warning(message);
   };
 
-  // One signal for cancellation and for the overall timeout.
+  // One signal for cancellation and for the overall timeout: every wait and every SDK call
+  // takes it, so neither a wait nor a request already in flight outlasts timeout-minutes.
+  // The deadline is on the wall clock, as it bounds real requests.
   const controller = new AbortController();
   const onCancel = () => controller.abort(new AbortedError('The run was cancelled.'));
   if (deps.signal.aborted) onCancel();
   deps.signal.addEventListener('abort', onCancel, { once: true });
+  const deadlineReached = new ActionError(
+    `timeout-minutes (${config.timeoutMinutes}) was reached: the build was stopped.`,
+  );
+  const deadlineTimer = setTimeout(
+    () => controller.abort(deadlineReached),
+    Math.max(0, deadline - clock.now()),
+  );
+  deadlineTimer.unref();
   const signal = controller.signal;
 
   const budget = (boundMs: number, what: string): number => {
@@ -628,13 +638,17 @@ export async function buildSnapshot(config: BuildConfig, deps: BuildDeps): Promi
         : {}),
     };
   } catch (error) {
-    const cancelled = signal.aborted;
+    // A request cut off at the deadline may come back wrapped in an ActionError: the deadline
+    // is the reason. Cancellation is, unless the error already says more.
     const failure =
-      cancelled && !(error instanceof ActionError)
-        ? new AbortedError('The run was cancelled.')
-        : error;
+      signal.aborted && signal.reason === deadlineReached
+        ? deadlineReached
+        : signal.aborted && !(error instanceof ActionError)
+          ? new AbortedError('The run was cancelled.')
+          : error;
     throw new BuildFailure(errorMessage(failure), progress.phases, images, { cause: error });
   } finally {
+    clearTimeout(deadlineTimer);
     deps.signal.removeEventListener('abort', onCancel);
     try {
       await terminateBuilder(snapshotDone ? 'done' : 'run did not complete');
