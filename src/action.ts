@@ -20,7 +20,10 @@ import {
   type BuildResult,
 } from './build.js';
 import { sweepInvocation, SWEEP_TIMEOUT_MS, type SweepResult } from './cleanup.js';
+import { cleanUpOlderThan } from './janitor.js';
 import { createLedger, STATE_CREATES, type CreateLedger } from './ledger.js';
+import { escapeCell } from './markdown.js';
+import { formatDuration } from './wait.js';
 import { webIdentityCredentials } from './credentials.js';
 import { ActionError, errorMessage, InputError } from './errors.js';
 import {
@@ -29,6 +32,7 @@ import {
   type ActionConfig,
   type BuildConfig,
   type CredentialsConfig,
+  type JanitorConfig,
 } from './inputs.js';
 import type { AwsClients } from './aws-clients.js';
 import {
@@ -202,6 +206,10 @@ export async function runMain(rt: ActionRuntime): Promise<void> {
   }
   const { config } = parsed;
   for (const warning of parsed.warnings) logger.warning(warning);
+  if (config.janitor) {
+    await runJanitor(rt, config, config.janitor);
+    return;
+  }
   const pullRequest = config.update?.pullRequest;
   if (pullRequest) rt.maskSecret(pullRequest.token);
   const workspace = rt.env.GITHUB_WORKSPACE ?? process.cwd();
@@ -325,6 +333,41 @@ export async function runMain(rt: ActionRuntime): Promise<void> {
         rt.saveState(STATE_CLEAN, 'true');
       } else rt.logger.warning('Some of what this run created is left; the post step tries again.');
     }
+    clients.destroy();
+  }
+}
+
+/** Janitor mode: removes what dead runs of this repository left, older than the age given. */
+async function runJanitor(
+  rt: ActionRuntime,
+  config: ActionConfig,
+  janitor: JanitorConfig,
+): Promise<void> {
+  const { region } = config.aws;
+  const repository = runContextFromEnv(rt.env).repository;
+  const clients = rt.createClients(region, credentialProvider(rt, region, config.aws.credentials));
+  try {
+    const result = await rt.logger.group(
+      `Removing what runs of ${repository} left, older than ${formatDuration(janitor.olderThanMs)}`,
+      () =>
+        cleanUpOlderThan({
+          regions: janitor.regions.map((r) => ({ region: r, ec2: clients.ec2For(r) })),
+          repository,
+          olderThanMs: janitor.olderThanMs,
+          clock: rt.clock,
+          logger: rt.logger,
+          signal: rt.signal,
+        }),
+    );
+    rt.setOutput('deleted-snapshots', JSON.stringify(result.deletedSnapshots));
+    await rt.writeSummary(
+      `### 🧹 Cleanup of ${escapeCell(repository)}\n\n` +
+        `Terminated ${result.terminated.length} builder(s), deleted ${result.deletedSnapshots.length} checkpoint snapshot(s) and ${result.deletedVolumes.length} volume(s) older than ${formatDuration(janitor.olderThanMs)} in ${janitor.regions.join(', ')}.\n`,
+    );
+    if (result.errors.length > 0) rt.setFailed(`Cleanup incomplete: ${result.errors.join('; ')}`);
+  } catch (error) {
+    rt.setFailed(errorMessage(error));
+  } finally {
     clients.destroy();
   }
 }

@@ -21,7 +21,9 @@ import {
   DescribeInstancesCommand,
   DescribeVolumesCommand,
   type EC2Client,
+  type Instance,
   type Snapshot,
+  type Volume,
 } from '@aws-sdk/client-ec2';
 import { collectPages } from './aws-pages.js';
 import { terminateInstances } from './builder-instance.js';
@@ -88,23 +90,20 @@ interface Found {
   volumes: string[];
 }
 
-const tagFilters = (context: RunContext) =>
-  Object.entries(invocationTags(context)).map(([key, value]) => ({
-    Name: `tag:${key}`,
-    Values: [value],
-  }));
+const tagFilters = (tags: Record<string, string>) =>
+  Object.entries(tags).map(([key, value]) => ({ Name: `tag:${key}`, Values: [value] }));
 
-/** Instances of this invocation not terminated (nor on their way: shutting-down). */
-export async function findInvocationInstances(
+/** Instances carrying every one of `tags`, not terminated (nor on their way: shutting-down). */
+export async function findTaggedInstances(
   ec2: EC2Client,
-  context: RunContext,
+  tags: Record<string, string>,
   signal?: AbortSignal,
-): Promise<string[]> {
-  const instances = await collectPages(async (nextToken) => {
+): Promise<Instance[]> {
+  return collectPages(async (nextToken) => {
     const out = await ec2.send(
       new DescribeInstancesCommand({
         Filters: [
-          ...tagFilters(context),
+          ...tagFilters(tags),
           { Name: 'instance-state-name', Values: ['pending', 'running', 'stopping', 'stopped'] },
         ],
         ...(nextToken ? { NextToken: nextToken } : {}),
@@ -116,26 +115,45 @@ export async function findInvocationInstances(
       nextToken: out.NextToken,
     };
   });
-  return instances.flatMap((i) => (i.InstanceId ? [i.InstanceId] : []));
 }
 
-/** Volumes of this invocation attached to nothing. */
-export async function findInvocationVolumes(
+/** Volumes carrying every one of `tags`, attached to nothing. */
+export async function findTaggedVolumes(
   ec2: EC2Client,
-  context: RunContext,
+  tags: Record<string, string>,
   signal?: AbortSignal,
-): Promise<string[]> {
-  const volumes = await collectPages(async (nextToken) => {
+): Promise<Volume[]> {
+  return collectPages(async (nextToken) => {
     const out = await ec2.send(
       new DescribeVolumesCommand({
-        Filters: [...tagFilters(context), { Name: 'status', Values: ['available'] }],
+        Filters: [...tagFilters(tags), { Name: 'status', Values: ['available'] }],
         ...(nextToken ? { NextToken: nextToken } : {}),
       }),
       { abortSignal: signal },
     );
     return { items: out.Volumes ?? [], nextToken: out.NextToken };
   });
-  return volumes.flatMap((v) => (v.VolumeId ? [v.VolumeId] : []));
+}
+
+const ids = <T>(items: T[], id: (item: T) => string | undefined): string[] =>
+  items.flatMap((item) => {
+    const value = id(item);
+    return value ? [value] : [];
+  });
+
+/** Deletes an available volume; one already gone is not an error. */
+export async function deleteVolume(
+  ec2: EC2Client,
+  volumeId: string,
+  signal?: AbortSignal,
+): Promise<boolean> {
+  try {
+    await ec2.send(new DeleteVolumeCommand({ VolumeId: volumeId }), { abortSignal: signal });
+    return true;
+  } catch (error) {
+    if (awsErrorName(error) === 'InvalidVolume.NotFound') return false;
+    throw error;
+  }
 }
 
 /** A snapshot the run keeps: an output, or a copy of one (kept for later runs to reuse). */
@@ -160,15 +178,16 @@ async function look(
       errors.push(`could not look for ${what} in ${region}: ${errorMessage(error)}`);
     }
   };
+  const tags = invocationTags(context);
   await attempt('instances', async () => {
-    found.instances = await findInvocationInstances(ec2, context, signal);
+    found.instances = ids(await findTaggedInstances(ec2, tags, signal), (i) => i.InstanceId);
   });
   await attempt('snapshots', async () => {
-    const all = await listOwnSnapshots(ec2, { tags: invocationTags(context) }, signal);
+    const all = await listOwnSnapshots(ec2, { tags }, signal);
     found.snapshots = all.filter((s) => s.SnapshotId && !kept(s, request.keep));
   });
   await attempt('volumes', async () => {
-    found.volumes = await findInvocationVolumes(ec2, context, signal);
+    found.volumes = ids(await findTaggedVolumes(ec2, tags, signal), (v) => v.VolumeId);
   });
   return found;
 }
@@ -230,11 +249,11 @@ async function removeAll(
   }
   for (const id of found.volumes) {
     try {
-      await ec2.send(new DeleteVolumeCommand({ VolumeId: id }), { abortSignal: signal });
-      result.deletedVolumes.push(id);
-      logger.info(`Deleted volume ${id} (${region}).`);
+      if (await deleteVolume(ec2, id, signal)) {
+        result.deletedVolumes.push(id);
+        logger.info(`Deleted volume ${id} (${region}).`);
+      }
     } catch (error) {
-      if (awsErrorName(error) === 'InvalidVolume.NotFound') continue;
       result.errors.push(`could not delete volume ${id}: ${errorMessage(error)}`);
     }
   }
