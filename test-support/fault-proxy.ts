@@ -9,8 +9,8 @@
  * - `stall`: forwards, then holds the answer until the client gives up and closes the
  *   connection (an abort signal, the SDK's request timeout), bounded by `maxStallMs`;
  * - `hook`: forwards, then calls `onCall` (e.g. SIGKILL the caller) and drops the answer;
- * - `rewrite`: forwards, and hands the caller the answer's body as `body` rewrites it (text
- *   from AWS the action logs: names, error messages).
+ * - `rewrite`: forwards, and hands the caller the answer's body as `body` rewrites it, with
+ *   `status` when given (text from AWS the action logs: names, error messages).
  *
  * Calls are matched by operation (the query `Action` of EC2's protocol, or the
  * `X-Amz-Target` of JSON protocols); each fault fires `times` times (default once).
@@ -23,7 +23,7 @@ export type Fault =
   | { kind: 'lose-response' }
   | { kind: 'stall'; maxStallMs?: number }
   | { kind: 'hook'; onCall: (operation: string) => void }
-  | { kind: 'rewrite'; body: (text: string) => string };
+  | { kind: 'rewrite'; body: (text: string) => string; status?: number };
 
 export interface FaultRule {
   operation: string;
@@ -112,7 +112,7 @@ export async function startFaultProxy(upstream: string): Promise<FaultProxy> {
               const text = Buffer.from(fault.body(Buffer.concat(parts).toString('utf8')), 'utf8');
               const headers = { ...upstreamRes.headers, 'content-length': String(text.length) };
               delete headers['transfer-encoding'];
-              res.writeHead(upstreamRes.statusCode ?? 502, headers);
+              res.writeHead(fault.status ?? upstreamRes.statusCode ?? 502, headers);
               res.end(text);
             });
             return;

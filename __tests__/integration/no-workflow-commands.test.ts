@@ -1,12 +1,13 @@
 /**
  * Untrusted text never forms a workflow command: the bundle, run as the runner runs it,
  * is fed workflow commands through what it logs from outside: a file name, a node group
- * name and a value inside a manifest, an AMI name in EC2's answer (through a proxy that
- * rewrites it), a registry's error as ctr prints it on the builder. The step's output is
+ * name and a value inside a manifest, an AMI name in EC2's answer and an EC2 error message
+ * (through a proxy that rewrites them), a registry's error as ctr prints it on the builder. The step's output is
  * then read the way the runner reads it (test-support/workflow-commands.ts): none of the
  * injected commands is there, though the injected text is.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { DescribeInstancesCommand } from '@aws-sdk/client-ec2';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -121,6 +122,44 @@ describe('no workflow command from untrusted text', () => {
     expect(readFileSync(join(workspace, 'clusters', name), 'utf8')).toContain(
       main.outputs['snapshot-id'] ?? 'missing',
     );
+  }, 90_000);
+
+  it("an EC2 error's message", async () => {
+    const workspace = mkdtempSync(join(tmpdir(), 'bes-inject-'));
+    dirs.push(workspace);
+    // EC2's refusal of the first instance type, in its own error format (a 400 the SDK does
+    // not retry), its message carrying commands. EC2 did launch it: the sweep removes it.
+    proxy.inject({
+      operation: 'RunInstances',
+      fault: {
+        kind: 'rewrite',
+        status: 400,
+        body: () =>
+          '<?xml version="1.0" encoding="UTF-8"?>\n<Response><Errors><Error><Code>InsufficientInstanceCapacity</Code>' +
+          '<Message>no capacity&#10;::add-mask::snap&#13;::warning::aws-error-injected</Message></Error></Errors>' +
+          '<RequestID>f00d</RequestID></Response>',
+      },
+    });
+    const { main, post } = await runMainAndPost(
+      job({ images: PAUSE, 'instance-type': 'm6i.xlarge,m5.xlarge' }, workspace, '9103'),
+    );
+    proxy.clear();
+    expect(main.code).toBe(0);
+    expect(post.code).toBe(0);
+    const output = main.stdout + main.stderr;
+    expect(output).toContain('aws-error-injected');
+    expect(main.stdout).toContain('No capacity for m6i.xlarge');
+    expect(injected(workflowCommands(output))).toEqual([]);
+    // The instance EC2 launched for the refused answer was found by tag and terminated.
+    const live = await emu.ec2.send(
+      new DescribeInstancesCommand({
+        Filters: [
+          { Name: 'tag:bottlerocket-ebs-snapshot:run', Values: ['acme/platform/9103/1'] },
+          { Name: 'instance-state-name', Values: ['pending', 'running', 'stopping', 'stopped'] },
+        ],
+      }),
+    );
+    expect(live.Reservations ?? []).toEqual([]);
   }, 90_000);
 
   it('a registry error as ctr prints it on the builder', async () => {
