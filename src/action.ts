@@ -21,7 +21,7 @@ import {
 } from './build.js';
 import { sweepInvocation, SWEEP_TIMEOUT_MS, type SweepResult } from './cleanup.js';
 import { cleanUpOlderThan } from './janitor.js';
-import { createLedger, STATE_CREATES, type CreateLedger } from './ledger.js';
+import { createLedger, NO_CREATES, STATE_CREATES, type CreateLedger } from './ledger.js';
 import { escapeCell } from './markdown.js';
 import { formatDuration } from './wait.js';
 import { webIdentityCredentials } from './credentials.js';
@@ -321,7 +321,10 @@ export async function runMain(rt: ActionRuntime): Promise<void> {
         : `Unexpected error: ${message}`,
     );
   } finally {
-    if (sweepRegions.length > 0) {
+    if (sweepRegions.length > 0 && !ledger.sent) {
+      // No create request ever left this process: nothing of this run can exist.
+      rt.saveState(STATE_CLEAN, 'true');
+    } else if (sweepRegions.length > 0) {
       const result = await sweep(rt, {
         regions: sweepRegions.map((r) => ({ region: r, ec2: clients.ec2For(r) })),
         context,
@@ -418,6 +421,10 @@ export async function runPost(rt: ActionRuntime): Promise<void> {
     logger.info('The main step built nothing; nothing to clean up.');
     return;
   }
+  if (rt.getState(STATE_CREATES) === NO_CREATES) {
+    logger.info('The main step sent no create request to AWS; nothing to clean up.');
+    return;
+  }
   // Even a main step that recorded itself clean is checked: one look per kind and region.
   if (rt.getState(STATE_CLEAN) === 'true') {
     logger.info('The main step left nothing behind; checking by tag.');
@@ -441,7 +448,7 @@ export async function runPost(rt: ActionRuntime): Promise<void> {
         snapshots: [...ids(STATE_PENDING_SNAPSHOT), ...ids(STATE_CHECKPOINTS)],
       },
       // A create request was out when the main step ended, or went unanswered.
-      uncertain: rt.getState(STATE_CREATES) !== '',
+      uncertain: ['in-flight', 'uncertain'].includes(rt.getState(STATE_CREATES)),
     });
     if (!result.clean) rt.setFailed(`Cleanup incomplete: ${result.errors.join('; ')}`);
   } finally {

@@ -9,8 +9,14 @@
  * says something may have been made that it did not see yet.
  */
 
-/** State key: 'in-flight' while a create request is out, 'uncertain' once one went unanswered. */
+/**
+ * State key: 'none' until a create request is sent, 'in-flight' while one is out, 'answered'
+ * once all were answered in one attempt, 'uncertain' once one was not.
+ */
 export const STATE_CREATES = 'create-requests';
+
+/** What the state says when no create request ever left the process: nothing can exist. */
+export const NO_CREATES = 'none';
 
 export interface CreateLedger {
   /**
@@ -21,6 +27,8 @@ export interface CreateLedger {
   track<T>(send: () => Promise<T>): Promise<T>;
   /** Some create request may have made something the action has no ID for. */
   readonly uncertain: boolean;
+  /** Some create request was sent: something of this run may exist. */
+  readonly sent: boolean;
   /** A sweep that looked long enough found everything such requests made: nothing is uncertain now. */
   settle(): void;
 }
@@ -46,11 +54,19 @@ function definiteRefusal(error: unknown): boolean {
 export function createLedger(save: (key: string, value: string) => void): CreateLedger {
   let inFlight = 0;
   let uncertain = false;
+  let sent = false;
   const record = () =>
-    save(STATE_CREATES, uncertain ? 'uncertain' : inFlight > 0 ? 'in-flight' : '');
+    save(
+      STATE_CREATES,
+      uncertain ? 'uncertain' : inFlight > 0 ? 'in-flight' : sent ? 'answered' : NO_CREATES,
+    );
+  record();
   return {
     get uncertain() {
       return uncertain;
+    },
+    get sent() {
+      return sent;
     },
     settle() {
       uncertain = false;
@@ -58,6 +74,7 @@ export function createLedger(save: (key: string, value: string) => void): Create
     },
     async track<T>(send: () => Promise<T>): Promise<T> {
       inFlight += 1;
+      sent = true;
       record();
       try {
         const out = await send();

@@ -150,6 +150,35 @@ describe('fault windows on create requests', () => {
     expect(await leftBy(runId)).toEqual({ instances: [], snapshots: [], volumes: [] });
   }, 90_000);
 
+  it('a run that fails before any create request: nothing to sweep, the post step asks AWS nothing', async () => {
+    const { runId, options } = job();
+    proxy.inject({
+      operation: 'DescribeInstanceTypes',
+      fault: {
+        kind: 'rewrite',
+        status: 403,
+        body: () =>
+          '<?xml version="1.0" encoding="UTF-8"?>\n<Response><Errors><Error><Code>UnauthorizedOperation</Code>' +
+          '<Message>You are not authorized to perform this operation.</Message></Error></Errors>' +
+          '<RequestID>f00d</RequestID></Response>',
+      },
+    });
+    const main = await runStep(options);
+    expect(main.code).toBe(1);
+    expect(main.state['create-requests']).toBe('none');
+    expect(main.state.clean).toBe('true');
+    const callsAfterMain = proxy.calls.length;
+    const audiences = emu.oidc.audiences.length;
+    const post = await runStep({ ...options, state: main.state });
+    expect(post.code).toBe(0);
+    expect(post.stdout).toContain(
+      'The main step sent no create request to AWS; nothing to clean up.',
+    );
+    expect(proxy.calls.length).toBe(callsAfterMain);
+    expect(emu.oidc.audiences.length).toBe(audiences);
+    expect(await leftBy(runId)).toEqual({ instances: [], snapshots: [], volumes: [] });
+  }, 60_000);
+
   it('5. the main step killed while CreateSnapshot is in flight: the post step removes the snapshot and the builder', async () => {
     const { runId, options } = job();
     let child: ChildProcess | undefined;

@@ -16,11 +16,13 @@ const refused = (status: number, attempts = 1) =>
   Object.assign(new Error('refused'), { $metadata: { httpStatusCode: status, attempts } });
 
 describe('createLedger', () => {
-  it('a request answered in one attempt is known: in flight while out, then nothing', async () => {
+  it('a request answered in one attempt is known: none sent, in flight while out, then answered', async () => {
     const { l, saved } = ledger();
+    expect(l.sent).toBe(false);
     await l.track(async () => answered(1));
-    expect(saved).toEqual(['in-flight', '']);
+    expect(saved).toEqual(['none', 'in-flight', 'answered']);
     expect(l.uncertain).toBe(false);
+    expect(l.sent).toBe(true);
   });
 
   it('an answer after retries may hide a first attempt that created something', async () => {
@@ -49,6 +51,6 @@ describe('createLedger', () => {
     await rejectionOf(l.track(() => Promise.reject(new Error('Request aborted'))));
     l.settle();
     expect(l.uncertain).toBe(false);
-    expect(saved.at(-1)).toBe('');
+    expect(saved.at(-1)).toBe('answered');
   });
 });
