@@ -13,11 +13,17 @@ import {
   STATE_CLEAN,
   STATE_INSTANCE_IDS,
   STATE_INVOCATION,
+  STATE_OUTPUT_SNAPSHOTS,
   STATE_PENDING_SNAPSHOT,
   STATE_REGION,
+  STATE_SWEEP_REGIONS,
   type BuildResult,
 } from './build.js';
-import { cleanupAfterRun } from './cleanup.js';
+import { sweepInvocation, SWEEP_TIMEOUT_MS, type SweepResult } from './cleanup.js';
+import { cleanUpOlderThan } from './janitor.js';
+import { createLedger, NO_CREATES, STATE_CREATES, type CreateLedger } from './ledger.js';
+import { escapeCell } from './markdown.js';
+import { formatDuration } from './wait.js';
 import { webIdentityCredentials } from './credentials.js';
 import { ActionError, describeFailure, errorMessage, InputError } from './errors.js';
 import { jsonListWithin, summaryWithin } from './limits.js';
@@ -27,9 +33,11 @@ import {
   type ActionConfig,
   type BuildConfig,
   type CredentialsConfig,
+  type JanitorConfig,
 } from './inputs.js';
 import type { AwsClients } from './aws-clients.js';
 import {
+  checkManifestsBeforeBuild,
   describeExistingSnapshot,
   updateCluster,
   type ClusterUpdateResult,
@@ -124,6 +132,7 @@ async function buildAndReport(
   clients: AwsClients,
   context: RunContext,
   summary: string[],
+  ledger: CreateLedger,
 ): Promise<SnapshotFacts> {
   const { logger } = rt;
   const region = config.aws.region;
@@ -144,6 +153,7 @@ async function buildAndReport(
   const credentialsFor = ecrCredentials((r) => clients.ecrFor(r), { clock: rt.clock });
   const result = await buildSnapshot(build, {
     clients,
+    ledger,
     clock: rt.clock,
     logger,
     signal: rt.signal,
@@ -209,22 +219,53 @@ export async function runMain(rt: ActionRuntime): Promise<void> {
   }
   const { config } = parsed;
   for (const warning of parsed.warnings) logger.warning(warning);
+  if (config.janitor) {
+    await runJanitor(rt, config, config.janitor);
+    return;
+  }
   const pullRequest = config.update?.pullRequest;
   if (pullRequest) rt.maskSecret(pullRequest.token);
+  const workspace = rt.env.GITHUB_WORKSPACE ?? process.cwd();
+  if (config.update) {
+    // A run that could only fail at the end fails here, before any AWS call.
+    try {
+      const files = await checkManifestsBeforeBuild(
+        config.update,
+        workspace,
+        config.build?.volume.sizeGiB,
+      );
+      logger.info(`update-files matches ${files.length} file(s): ${files.join(', ')}.`);
+    } catch (error) {
+      rt.setFailed(errorMessage(error));
+      return;
+    }
+  }
   // Named before anything is created, so the post step removes only what this step made.
   const context: RunContext = { ...runContextFromEnv(rt.env), invocation: newInvocationId() };
   rt.saveState(STATE_INVOCATION, context.invocation ?? '');
   const { region } = config.aws;
   rt.saveState(STATE_REGION, region);
-  // Only a build creates resources the post step might have to remove.
+  // Only a build creates resources tagged with this invocation: those the sweeps look for,
+  // in the build's region and every region it is copied to.
+  const sweepRegions = config.build
+    ? [...new Set([region, ...config.distribution.copyToRegions])]
+    : [];
+  rt.saveState(STATE_SWEEP_REGIONS, sweepRegions.join(','));
   if (!config.build) rt.saveState(STATE_CLEAN, 'true');
+  const ledger = createLedger((k, v) => rt.saveState(k, v));
+  const outputs = new Set<string>();
+  const output = (ids: Iterable<string>) => {
+    for (const id of ids) if (id) outputs.add(id);
+    rt.saveState(STATE_OUTPUT_SNAPSHOTS, JSON.stringify([...outputs]));
+  };
 
   const clients = rt.createClients(region, credentialProvider(rt, region, config.aws.credentials));
   const summary: string[] = [];
   try {
     const facts = config.build
-      ? await buildAndReport(rt, config, config.build, clients, context, summary)
+      ? await buildAndReport(rt, config, config.build, clients, context, summary, ledger)
       : await promote(rt, config.snapshotId ?? '', region, clients, summary);
+    output([facts.snapshotId]);
     const distribution = config.distribution;
     let snapshotIds: Record<string, string> = { [region]: facts.snapshotId };
     if (distributes(distribution)) {
@@ -239,6 +280,7 @@ export async function runMain(rt: ActionRuntime): Promise<void> {
         }),
       );
       snapshotIds = result.snapshotIds;
+      output(Object.values(snapshotIds));
       summary.push(distributionSummary(result));
     }
     rt.setOutput('snapshot-ids', JSON.stringify(snapshotIds));
@@ -248,7 +290,7 @@ export async function runMain(rt: ActionRuntime): Promise<void> {
       const update = config.update;
       const result = await logger.group('Updating manifests', () =>
         updateCluster(facts, update, {
-          workspace: rt.env.GITHUB_WORKSPACE ?? process.cwd(),
+          workspace,
           context,
           logger,
           ...(update.pullRequest ? { octokit: rt.createOctokit(update.pullRequest.token) } : {}),
@@ -296,26 +338,114 @@ export async function runMain(rt: ActionRuntime): Promise<void> {
         : `Unexpected error: ${message}`,
     );
   } finally {
+    if (sweepRegions.length > 0 && !ledger.sent) {
+      // No create request ever left this process: nothing of this run can exist.
+      rt.saveState(STATE_CLEAN, 'true');
+    } else if (sweepRegions.length > 0) {
+      const result = await sweep(rt, {
+        regions: sweepRegions.map((r) => ({ region: r, ec2: clients.ec2For(r) })),
+        context,
+        keep: outputs,
+        uncertain: ledger.uncertain,
+      });
+      if (result.clean) {
+        ledger.settle();
+        rt.saveState(STATE_CLEAN, 'true');
+      } else rt.logger.warning('Some of what this run created is left; the post step tries again.');
+    }
     clients.destroy();
+  }
+}
+
+/** Janitor mode: removes what dead runs of this repository left, older than the age given. */
+async function runJanitor(
+  rt: ActionRuntime,
+  config: ActionConfig,
+  janitor: JanitorConfig,
+): Promise<void> {
+  const { region } = config.aws;
+  const repository = runContextFromEnv(rt.env).repository;
+  const clients = rt.createClients(region, credentialProvider(rt, region, config.aws.credentials));
+  try {
+    const result = await rt.logger.group(
+      `Removing what runs of ${repository} left, older than ${formatDuration(janitor.olderThanMs)}`,
+      () =>
+        cleanUpOlderThan({
+          regions: janitor.regions.map((r) => ({ region: r, ec2: clients.ec2For(r) })),
+          repository,
+          olderThanMs: janitor.olderThanMs,
+          clock: rt.clock,
+          logger: rt.logger,
+          signal: rt.signal,
+        }),
+    );
+    rt.setOutput('deleted-snapshots', JSON.stringify(result.deletedSnapshots));
+    await rt.writeSummary(
+      `### 🧹 Cleanup of ${escapeCell(repository)}\n\n` +
+        `Terminated ${result.terminated.length} builder(s), deleted ${result.deletedSnapshots.length} checkpoint snapshot(s) and ${result.deletedVolumes.length} volume(s) older than ${formatDuration(janitor.olderThanMs)} in ${janitor.regions.join(', ')}.\n`,
+    );
+    if (result.errors.length > 0) rt.setFailed(`Cleanup incomplete: ${result.errors.join('; ')}`);
+  } catch (error) {
+    rt.setFailed(errorMessage(error));
+  } finally {
+    clients.destroy();
+  }
+}
+
+/** One sweep by invocation tag, bounded; never throws (what it could not do is in `errors`). */
+async function sweep(
+  rt: ActionRuntime,
+  request: Pick<
+    Parameters<typeof sweepInvocation>[0],
+    'regions' | 'context' | 'keep' | 'uncertain' | 'known'
+  >,
+): Promise<SweepResult> {
+  try {
+    return await sweepInvocation({
+      ...request,
+      logger: rt.logger,
+      clock: rt.clock,
+      signal: AbortSignal.timeout(SWEEP_TIMEOUT_MS),
+    });
+  } catch (error) {
+    const message = `the sweep by tag failed: ${errorMessage(error)}`;
+    rt.logger.warning(`Cleanup: ${message}.`);
+    return {
+      clean: false,
+      terminated: [],
+      deletedSnapshots: [],
+      deletedVolumes: [],
+      errors: [message],
+    };
+  }
+}
+
+function parseIds(text: string): string[] {
+  try {
+    const value: unknown = JSON.parse(text || '[]');
+    return Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : [];
+  } catch {
+    return [];
   }
 }
 
 export async function runPost(rt: ActionRuntime): Promise<void> {
   const { logger } = rt;
-  const instanceIds = rt.getState(STATE_INSTANCE_IDS).split(',').filter(Boolean);
-  const pendingSnapshotId = rt.getState(STATE_PENDING_SNAPSHOT);
   const region = rt.getState(STATE_REGION);
+  const regions = rt.getState(STATE_SWEEP_REGIONS).split(',').filter(Boolean);
   const invocation = rt.getState(STATE_INVOCATION);
-  if (!region) {
-    logger.info('The main step stopped before creating anything; nothing to clean up.');
+  if (!region || !invocation || regions.length === 0) {
+    logger.info('The main step built nothing; nothing to clean up.');
     return;
   }
+  if (rt.getState(STATE_CREATES) === NO_CREATES) {
+    logger.info('The main step sent no create request to AWS; nothing to clean up.');
+    return;
+  }
+  // Even a main step that recorded itself clean is checked: one look per kind and region.
   if (rt.getState(STATE_CLEAN) === 'true') {
-    logger.info('The main step already removed everything it created; nothing to clean up.');
-    return;
+    logger.info('The main step left nothing behind; checking by tag.');
   }
-  // The main step did not finish its own cleanup (it may have been killed, even between
-  // RunInstances and saving state): look for this run's builders by tag as well.
   let credentials: CredentialsConfig;
   try {
     credentials = parseAwsInputs((name) => rt.getInput(name)).credentials;
@@ -325,18 +455,19 @@ export async function runPost(rt: ActionRuntime): Promise<void> {
   }
   const clients = rt.createClients(region, credentialProvider(rt, region, credentials));
   try {
-    const result = await cleanupAfterRun({
-      ec2: clients.ec2,
-      context: invocation
-        ? { ...runContextFromEnv(rt.env), invocation }
-        : runContextFromEnv(rt.env),
-      logger,
-      instanceIds,
-      ...(pendingSnapshotId ? { pendingSnapshotId } : {}),
-      checkpointIds: rt.getState(STATE_CHECKPOINTS).split(',').filter(Boolean),
-      signal: AbortSignal.timeout(120_000),
+    const ids = (key: string) => rt.getState(key).split(',').filter(Boolean);
+    const result = await sweep(rt, {
+      regions: regions.map((r) => ({ region: r, ec2: clients.ec2For(r) })),
+      context: { ...runContextFromEnv(rt.env), invocation },
+      keep: new Set(parseIds(rt.getState(STATE_OUTPUT_SNAPSHOTS))),
+      known: {
+        instances: ids(STATE_INSTANCE_IDS),
+        snapshots: [...ids(STATE_PENDING_SNAPSHOT), ...ids(STATE_CHECKPOINTS)],
+      },
+      // A create request was out when the main step ended, or went unanswered.
+      uncertain: ['in-flight', 'uncertain'].includes(rt.getState(STATE_CREATES)),
     });
-    if (result.errors.length > 0) rt.setFailed(`Cleanup incomplete: ${result.errors.join('; ')}`);
+    if (!result.clean) rt.setFailed(`Cleanup incomplete: ${result.errors.join('; ')}`);
   } finally {
     clients.destroy();
   }

@@ -43,6 +43,7 @@ import {
   type PullRecord,
   type ScriptReport,
 } from './instance-script.js';
+import { memoryLedger, type CreateLedger } from './ledger.js';
 import type { Logger } from './logger.js';
 import { Progress, type PhaseRecord } from './progress.js';
 import { invocationKey, runKey, type RunContext } from './run-context.js';
@@ -84,8 +85,12 @@ export const STATE_CHECKPOINTS = 'checkpoint-snapshot-ids';
 export const STATE_REGION = 'region';
 /** RunContext.invocation: the post step looks for this step's resources by it. */
 export const STATE_INVOCATION = 'invocation';
-/** 'true' once the main step has removed everything it created: the post step then has nothing to do. */
+/** 'true' once a sweep by tag found nothing of this invocation left (cleanup.ts). */
 export const STATE_CLEAN = 'clean';
+/** Regions the sweep looks in (the build's first); empty when the step builds nothing. */
+export const STATE_SWEEP_REGIONS = 'sweep-regions';
+/** JSON list of the run's output snapshot IDs: the sweep never deletes them. */
+export const STATE_OUTPUT_SNAPSHOTS = 'output-snapshot-ids';
 
 export interface StateStore {
   save(key: string, value: string): void;
@@ -116,6 +121,8 @@ export interface BuildDeps {
   context: RunContext;
   state: StateStore;
   bounds?: Partial<PhaseBounds>;
+  /** Notes create requests whose answer never came, for the sweep (a memory one by default). */
+  ledger?: CreateLedger;
   /** When to take checkpoint snapshots while pulling (DEFAULT_CHECKPOINT_POLICY). */
   checkpointPolicy?: Partial<CheckpointPolicy>;
   /** Resolves image digests from the registries (for the build key); absent: no reuse. */
@@ -205,11 +212,21 @@ export async function buildSnapshot(config: BuildConfig, deps: BuildDeps): Promi
     logger.warning(message);
   };
 
-  // One signal for cancellation and for the overall timeout.
+  // One signal for cancellation and for the overall timeout: every wait and every SDK call
+  // takes it, so neither a wait nor a request already in flight outlasts timeout-minutes.
+  // The deadline is on the wall clock, as it bounds real requests.
   const controller = new AbortController();
   const onCancel = () => controller.abort(new AbortedError('The run was cancelled.'));
   if (deps.signal.aborted) onCancel();
   deps.signal.addEventListener('abort', onCancel, { once: true });
+  const deadlineReached = new ActionError(
+    `timeout-minutes (${config.timeoutMinutes}) was reached: the build was stopped.`,
+  );
+  const deadlineTimer = setTimeout(
+    () => controller.abort(deadlineReached),
+    Math.max(0, deadline - clock.now()),
+  );
+  deadlineTimer.unref();
   const signal = controller.signal;
 
   const budget = (boundMs: number, what: string): number => {
@@ -232,6 +249,7 @@ export async function buildSnapshot(config: BuildConfig, deps: BuildDeps): Promi
   };
 
   const tags = runTags(context, config.tags);
+  const ledger = deps.ledger ?? memoryLedger();
   const launchedIds: string[] = [];
   let builder: LaunchedBuilder | undefined;
   let terminated = false;
@@ -361,6 +379,7 @@ export async function buildSnapshot(config: BuildConfig, deps: BuildDeps): Promi
         ec2: clients.ec2,
         logger,
         signal,
+        ledger,
         imageFor,
         onLaunched: (id) => {
           launchedIds.push(id);
@@ -443,6 +462,7 @@ export async function buildSnapshot(config: BuildConfig, deps: BuildDeps): Promi
                 clock,
                 logger,
                 signal,
+                ledger,
                 policy: { ...DEFAULT_CHECKPOINT_POLICY, ...deps.checkpointPolicy },
                 onCreated: (ids) => {
                   checkpointsLeft = true;
@@ -583,7 +603,7 @@ export async function buildSnapshot(config: BuildConfig, deps: BuildDeps): Promi
               [TAG_STATE]: STATE_BUILDING,
             },
           },
-          { clock, signal },
+          { clock, signal, ledger },
         );
         deps.state.save(STATE_PENDING_SNAPSHOT, id);
         logger.info(`Created snapshot ${id} of ${volumeId}.`);
@@ -645,13 +665,17 @@ export async function buildSnapshot(config: BuildConfig, deps: BuildDeps): Promi
         : {}),
     };
   } catch (error) {
-    const cancelled = signal.aborted;
+    // A request cut off at the deadline may come back wrapped in an ActionError: the deadline
+    // is the reason. Cancellation is, unless the error already says more.
     const failure =
-      cancelled && !(error instanceof ActionError)
-        ? new AbortedError('The run was cancelled.')
-        : error;
+      signal.aborted && signal.reason === deadlineReached
+        ? deadlineReached
+        : signal.aborted && !(error instanceof ActionError)
+          ? new AbortedError('The run was cancelled.')
+          : error;
     throw new BuildFailure(errorMessage(failure), progress.phases, images, { cause: error });
   } finally {
+    clearTimeout(deadlineTimer);
     deps.signal.removeEventListener('abort', onCancel);
     try {
       await terminateBuilder(snapshotDone ? 'done' : 'run did not complete');
@@ -660,12 +684,10 @@ export async function buildSnapshot(config: BuildConfig, deps: BuildDeps): Promi
         `Could not terminate builder ${launchedIds.join(', ')}: ${errorMessage(error)}. The post step will try again.`,
       );
     }
-    let snapshotLeft = Boolean(snapshotId && !snapshotDone);
     if (snapshotId && !snapshotDone) {
       try {
         await deleteSnapshot(clients.ec2, snapshotId, AbortSignal.timeout(30_000));
         deps.state.save(STATE_PENDING_SNAPSHOT, '');
-        snapshotLeft = false;
         logger.info(`Deleted incomplete snapshot ${snapshotId}.`);
       } catch (error) {
         logger.warning(
@@ -682,8 +704,7 @@ export async function buildSnapshot(config: BuildConfig, deps: BuildDeps): Promi
         );
       }
     }
-    if ((terminated || launchedIds.length === 0) && !snapshotLeft && !checkpointsLeft)
-      deps.state.save(STATE_CLEAN, 'true');
+    // Whether anything is left (also what no ID was recorded for) is the sweep's to say.
   }
 }
 

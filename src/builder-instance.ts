@@ -14,9 +14,10 @@ import {
   type RunInstancesCommandInput,
 } from '@aws-sdk/client-ec2';
 import { createHash } from 'node:crypto';
-import { abortReason, type Clock } from './clock.js';
+import { abortReason, requestSignal, type Clock } from './clock.js';
 import { ActionError, awsErrorName, errorMessage } from './errors.js';
 import type { BuildConfig, Snapshotter, VolumeConfig } from './inputs.js';
+import { memoryLedger, type CreateLedger } from './ledger.js';
 import type { Logger } from './logger.js';
 import { tagSpecifications } from './tags.js';
 import { pollUntil } from './wait.js';
@@ -145,6 +146,8 @@ export interface LaunchDeps {
   onLaunched: (instanceId: string) => Promise<void> | void;
   /** Create the data volume from this snapshot (incremental build). */
   baseSnapshotId?: string;
+  /** Notes a launch whose answer never came (the sweep by tag finds what it made). */
+  ledger?: CreateLedger;
 }
 
 export interface LaunchedBuilder {
@@ -162,6 +165,7 @@ export async function launchBuilder(
   deps: LaunchDeps,
 ): Promise<LaunchedBuilder> {
   const candidates = launchCandidates(config);
+  const ledger = deps.ledger ?? memoryLedger();
   const failures: string[] = [];
   for (const [index, candidate] of candidates.entries()) {
     if (deps.signal?.aborted) throw abortReason(deps.signal);
@@ -181,11 +185,13 @@ export async function launchBuilder(
     );
     const where = `${candidate.instanceType}${candidate.subnetId ? ` in ${candidate.subnetId}` : ''}`;
     try {
-      // Never cut short by cancellation: EC2 may launch the instance anyway, and its ID must
-      // arrive to be recorded and terminated. Cancellation is seen right after.
-      const out = await deps.ec2.send(new RunInstancesCommand(input), {
-        abortSignal: AbortSignal.timeout(LAUNCH_REQUEST_TIMEOUT_MS),
-      });
+      // Cut short by cancellation or the request bound: EC2 may have launched the instance
+      // anyway; the ledger notes it and the sweep by invocation tag terminates it.
+      const out = await ledger.track(() =>
+        deps.ec2.send(new RunInstancesCommand(input), {
+          abortSignal: requestSignal(LAUNCH_REQUEST_TIMEOUT_MS, deps.signal),
+        }),
+      );
       const instance = out.Instances?.[0];
       if (!instance?.InstanceId) throw new ActionError('RunInstances returned no instance.');
       await deps.onLaunched(instance.InstanceId);
@@ -201,6 +207,7 @@ export async function launchBuilder(
         launched.availabilityZone = instance.Placement.AvailabilityZone;
       return launched;
     } catch (error) {
+      if (deps.signal?.aborted) throw abortReason(deps.signal);
       const name = awsErrorName(error) ?? '';
       if (CAPACITY_ERRORS.has(name)) {
         failures.push(`${where}: ${name}`);

@@ -19,6 +19,7 @@
 import type { EC2Client } from '@aws-sdk/client-ec2';
 import type { Clock } from './clock.js';
 import { AbortedError, errorMessage } from './errors.js';
+import type { CreateLedger } from './ledger.js';
 import type { Logger } from './logger.js';
 import { createSnapshot, deleteSnapshots, waitForSnapshot } from './snapshot.js';
 import { formatDuration } from './wait.js';
@@ -48,6 +49,8 @@ export interface CheckpointDeps {
   /** The build's signal: cancelling the build ends the chain too. */
   signal: AbortSignal;
   policy: CheckpointPolicy;
+  /** Notes a create request whose answer never came (the sweep by tag finds the snapshot). */
+  ledger?: CreateLedger;
   /** Called with every checkpoint ID as soon as EC2 returns it (for the post step's state). */
   onCreated: (ids: readonly string[]) => void;
 }
@@ -142,9 +145,13 @@ export class CheckpointChain {
       await clock.sleep(policy.firstAfterMs, signal);
       while (this.ids.length < policy.max) {
         const createdAt = clock.now();
-        // The request itself is never aborted (its ID must arrive to be deleted later); no
-        // waiting out EC2's rate either: that would hold up `stop`.
-        const id = await createSnapshot(ec2, this.target, { clock, rateRetries: 0 });
+        // The request itself is not ended by `stop` (a checkpoint EC2 made is best recorded);
+        // no waiting out EC2's rate either: that would hold up `stop`.
+        const id = await createSnapshot(ec2, this.target, {
+          clock,
+          rateRetries: 0,
+          ledger: this.deps.ledger,
+        });
         this.ids.push(id);
         this.lastCreatedAt = createdAt;
         this.deps.onCreated([...this.ids]);

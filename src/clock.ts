@@ -18,6 +18,14 @@ export function abortReason(signal: AbortSignal): AbortedError {
   return new AbortedError(typeof reason === 'string' ? reason : 'The operation was cancelled.');
 }
 
+/**
+ * A request's signal: `signal` (cancellation) or `ms` of real time, whichever comes first.
+ * The bound is on the wall clock because it bounds real I/O.
+ */
+export function requestSignal(ms: number, signal?: AbortSignal): AbortSignal {
+  return signal ? AbortSignal.any([signal, AbortSignal.timeout(ms)]) : AbortSignal.timeout(ms);
+}
+
 export const systemClock: Clock = {
   now: () => Date.now(),
   sleep: (ms, signal) =>

@@ -134,6 +134,47 @@ export function toUpdatedFile(file: FileUpdate): UpdatedFile {
   };
 }
 
+/** A snapshot ID of the right form for a dry run: never written anywhere. */
+const PLACEHOLDER_SNAPSHOT = 'snap-00000000000000000';
+
+const silent: Logger = {
+  debug: () => undefined,
+  info: () => undefined,
+  warning: () => undefined,
+  error: () => undefined,
+  notice: () => undefined,
+  group: (_title, fn) => fn(),
+};
+
+/**
+ * Everything about the manifest update that can be known before a build: the files the
+ * patterns match, their size, that they are YAML and hold a data volume target. A dry run
+ * with a placeholder snapshot, writing nothing; throws what the real update would.
+ * Returns the matched files.
+ */
+export async function checkManifestsBeforeBuild(
+  update: UpdateConfig,
+  workspace: string,
+  requiredSizeGiB?: number,
+): Promise<string[]> {
+  const result = await updateManifestFiles({
+    workspace,
+    patterns: update.patterns,
+    options: {
+      snapshotId: PLACEHOLDER_SNAPSHOT,
+      ...(requiredSizeGiB !== undefined ? { requiredSizeGiB } : {}),
+      targets: update.targets,
+      ...(update.volumeInitializationRate !== undefined
+        ? { volumeInitializationRate: update.volumeInitializationRate }
+        : {}),
+    },
+    write: false,
+    logger: silent,
+    maxFileBytes: update.maxFileBytes,
+  });
+  return result.lookedAt;
+}
+
 export async function updateCluster(
   facts: SnapshotFacts,
   update: UpdateConfig,
@@ -154,6 +195,7 @@ export async function updateCluster(
     options,
     write: true,
     logger,
+    maxFileBytes: update.maxFileBytes,
   });
   const changed = result.files.filter((f) => f.changed);
   const updatedFiles = changed.map(toUpdatedFile);

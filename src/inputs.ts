@@ -12,6 +12,7 @@ import {
   type DistributionConfig,
 } from './distribute.js';
 import { parseImageList, splitList, type ImageReference } from './image-ref.js';
+import { checkPatterns, DEFAULT_MAX_FILE_MIB } from './manifests/files.js';
 import { parsePullThroughCache, PULL_THROUGH_INPUT } from './pull-through.js';
 import { RESERVED_TAG_PREFIX } from './tags.js';
 
@@ -457,6 +458,8 @@ export interface PullRequestConfig {
 export interface UpdateConfig {
   patterns: string[];
   targets: string[];
+  /** Largest matched file read, in bytes (input update-files-max-size, in MiB). */
+  maxFileBytes: number;
   volumeInitializationRate?: number;
   pullRequest?: PullRequestConfig;
 }
@@ -475,6 +478,61 @@ export interface ActionConfig {
   snapshotId?: string;
   /** Rewrite manifests (and maybe open a pull request) to use the snapshot. */
   update?: UpdateConfig;
+  /** Janitor mode (cleanup-older-than): remove what dead runs left, nothing else. */
+  janitor?: JanitorConfig;
+}
+
+export interface JanitorConfig {
+  olderThanMs: number;
+  /** aws-region first, then copy-to-regions. */
+  regions: string[];
+}
+
+const JANITOR_INPUT = 'cleanup-older-than';
+/** A run may last timeout-minutes (at most 6 h) after its builder starts: younger is a live run's. */
+const MIN_JANITOR_AGE_MS = 60 * 60_000;
+
+function parseAge(text: string): number {
+  const match = /^(\d+)\s*(m|h|d)$/.exec(text.trim());
+  const unit = { m: 60_000, h: 3_600_000, d: 86_400_000 };
+  if (!match) throw new InputError(JANITOR_INPUT, `'${text}' is not an age like 90m, 6h or 2d.`);
+  const ms = Number(match[1]) * unit[match[2] as keyof typeof unit];
+  if (ms < MIN_JANITOR_AGE_MS) {
+    throw new InputError(
+      JANITOR_INPUT,
+      `'${text}' is under an hour: a running build's builder may be that old. Use more than your longest timeout-minutes.`,
+    );
+  }
+  return ms;
+}
+
+/** Janitor mode: cleanup-older-than alone, with the AWS inputs and copy-to-regions. */
+function parseJanitorInputs(get: InputReader, age: string): ActionConfig {
+  for (const name of ['images', 'snapshot-id', 'update-files']) {
+    if (read(get, name) !== '') {
+      throw new InputError(
+        JANITOR_INPUT,
+        `runs on its own, to clean up after dead runs: remove '${name}' (use another step to build).`,
+      );
+    }
+  }
+  const aws = parseAwsInputs(get);
+  const copies = splitList(get('copy-to-regions'));
+  for (const region of copies) {
+    if (!REGION.test(region))
+      throw new InputError('copy-to-regions', `'${region}' is not an AWS region name.`);
+  }
+  return {
+    aws,
+    distribution: {
+      copyToRegions: [],
+      kmsKeyIds: {},
+      shareWithAccounts: [],
+      fastSnapshotRestoreAzs: [],
+      waitForFastSnapshotRestore: false,
+    },
+    janitor: { olderThanMs: parseAge(age), regions: [...new Set([aws.region, ...copies])] },
+  };
 }
 
 /** Git's ref name rules (git check-ref-format), as far as a branch name given as input needs them. */
@@ -496,10 +554,12 @@ function defaultBranch(patterns: string[], targets: string[]): string {
 }
 
 export function parseUpdateInputs(get: InputReader): UpdateConfig | undefined {
-  const patterns = get('update-files')
+  const lines = get('update-files')
     .split(/\r?\n/)
     .map((p) => p.trim())
     .filter((p) => p !== '' && !p.startsWith('#'));
+  // Absolute paths and '..' are refused here, before any AWS call.
+  const patterns = lines.length > 0 ? checkPatterns(lines) : [];
   const createPullRequest = parseBoolean(
     'create-pull-request',
     read(get, 'create-pull-request') || 'false',
@@ -518,7 +578,8 @@ export function parseUpdateInputs(get: InputReader): UpdateConfig | undefined {
     return undefined;
   }
   const targets = splitList(get('update-targets'));
-  const update: UpdateConfig = { patterns, targets };
+  const maxMiB = optionalInteger(get, 'update-files-max-size', 1, 256) ?? DEFAULT_MAX_FILE_MIB;
+  const update: UpdateConfig = { patterns, targets, maxFileBytes: maxMiB * 1024 * 1024 };
   const rate = optionalInteger(get, 'volume-initialization-rate', 100, 300);
   if (rate !== undefined) update.volumeInitializationRate = rate;
   if (createPullRequest) {
@@ -582,6 +643,8 @@ export function parseDistributionInputs(get: InputReader, region: string): Distr
 }
 
 export function parseActionInputs(get: InputReader): { config: ActionConfig; warnings: string[] } {
+  const age = optional(get, JANITOR_INPUT);
+  if (age !== undefined) return { config: parseJanitorInputs(get, age), warnings: [] };
   const snapshotId = optional(get, 'snapshot-id');
   const update = parseUpdateInputs(get);
   if (snapshotId !== undefined) {

@@ -13,8 +13,9 @@ import {
   type SnapshotState,
 } from '@aws-sdk/client-ec2';
 import { collectPages, MAX_PAGES } from './aws-pages.js';
-import type { Clock } from './clock.js';
+import { requestSignal, type Clock } from './clock.js';
 import { ActionError, awsErrorName, describeAwsError, errorMessage } from './errors.js';
+import { memoryLedger, type CreateLedger } from './ledger.js';
 import type { Logger } from './logger.js';
 import { STATE_COMPLETE, tagSpecifications, TAG_STATE } from './tags.js';
 import { pollUntil } from './wait.js';
@@ -38,29 +39,37 @@ const RATE_EXCEEDED = 'SnapshotCreationPerVolumeRateExceeded';
 const RATE_RETRIES = 3;
 const RATE_RETRY_MS = 15_000;
 
-/** How long a create request may take; it is never cut short by cancellation. */
+/** How long a create request may take. */
 export const CREATE_REQUEST_TIMEOUT_MS = 60_000;
 
 /**
  * Starts a snapshot of `volumeId`. A refusal for the per-volume rate is the one error
  * retried here (15 s apart, `rateRetries` times, default 3): the SDK's retry strategy
- * does not know it. `signal` ends those waits, but never the request itself: EC2 may create
- * the snapshot anyway, and its ID must reach the caller to be recorded and removed.
+ * does not know it. `signal` ends those waits and the request itself: EC2 may then have
+ * made the snapshot anyway, which `ledger` notes and the sweep by tag removes.
  */
 export async function createSnapshot(
   ec2: EC2Client,
   target: { volumeId: string; description: string; tags: Record<string, string> },
-  deps: { clock: Clock; signal?: AbortSignal | undefined; rateRetries?: number },
+  deps: {
+    clock: Clock;
+    signal?: AbortSignal | undefined;
+    rateRetries?: number;
+    ledger?: CreateLedger | undefined;
+  },
 ): Promise<string> {
+  const ledger = deps.ledger ?? memoryLedger();
   for (let attempt = 0; ; attempt++) {
     try {
-      const out = await ec2.send(
-        new CreateSnapshotCommand({
-          VolumeId: target.volumeId,
-          Description: target.description.slice(0, MAX_DESCRIPTION),
-          TagSpecifications: tagSpecifications(['snapshot'], target.tags),
-        }),
-        { abortSignal: AbortSignal.timeout(CREATE_REQUEST_TIMEOUT_MS) },
+      const out = await ledger.track(() =>
+        ec2.send(
+          new CreateSnapshotCommand({
+            VolumeId: target.volumeId,
+            Description: target.description.slice(0, MAX_DESCRIPTION),
+            TagSpecifications: tagSpecifications(['snapshot'], target.tags),
+          }),
+          { abortSignal: requestSignal(CREATE_REQUEST_TIMEOUT_MS, deps.signal) },
+        ),
       );
       if (!out.SnapshotId) throw new ActionError('CreateSnapshot returned no snapshot ID.');
       return out.SnapshotId;

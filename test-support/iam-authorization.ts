@@ -436,6 +436,7 @@ export const OPERATIONS: Record<string, Mapper> = {
   'ec2:CopySnapshot': copySnapshot,
   'ec2:DeleteSnapshot': onEach('ec2:DeleteSnapshot', 'SnapshotId', arn.snapshot),
   'ec2:CreateTags': tagExisting,
+  'ec2:DeleteVolume': onEach('ec2:DeleteVolume', 'VolumeId', arn.volume),
   'ec2:ModifySnapshotAttribute': modifySnapshotAttribute,
   'ec2:EnableFastSnapshotRestores': onEach(
     'ec2:EnableFastSnapshotRestores',

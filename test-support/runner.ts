@@ -4,7 +4,7 @@
  * GITHUB_STATE and GITHUB_STEP_SUMMARY files, then the post step with the
  * saved state as STATE_* variables.
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -71,6 +71,8 @@ export interface RunOptions {
   cancelWhen?: (line: string) => boolean;
   /** Called with each line of stdout as it arrives (for timing phases). */
   onLine?: (line: string, at: number) => void;
+  /** Called with the step's process once started (to signal it from a test's fault hook). */
+  onSpawn?: (child: ChildProcess) => void;
 }
 
 export async function runStep(options: RunOptions): Promise<StepResult> {
@@ -115,6 +117,7 @@ export async function runStep(options: RunOptions): Promise<StepResult> {
         cwd: dir,
         stdio: ['ignore', 'pipe', 'pipe'],
       });
+      options.onSpawn?.(child);
       let stdout = '';
       let stderr = '';
       let cancelled = false;
@@ -158,6 +161,11 @@ export async function runMainAndPost(
   options: RunOptions,
 ): Promise<{ main: StepResult; post: StepResult }> {
   const main = await runStep(options);
-  const post = await runStep({ ...options, cancelWhen: undefined, state: main.state });
+  const post = await runStep({
+    ...options,
+    cancelWhen: undefined,
+    onSpawn: undefined,
+    state: main.state,
+  });
   return { main, post };
 }

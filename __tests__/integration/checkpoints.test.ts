@@ -19,10 +19,12 @@ import {
   RunInstancesCommand,
 } from '@aws-sdk/client-ec2';
 import { CheckpointChain, DEFAULT_CHECKPOINT_POLICY } from '../../src/checkpoints.js';
-import { cleanupAfterRun, findRunCheckpoints } from '../../src/cleanup.js';
+import { sweepInvocation } from '../../src/cleanup.js';
 import { systemClock } from '../../src/clock.js';
+import type { RunContext } from '../../src/run-context.js';
+import { listOwnSnapshots } from '../../src/snapshot.js';
 import { MemoryLogger } from '../../src/logger.js';
-import { runTags, TAG_LINEAGE, TAG_ROLE, toTagList } from '../../src/tags.js';
+import { invocationTags, runTags, TAG_LINEAGE, TAG_ROLE, toTagList } from '../../src/tags.js';
 import { startMoto, type Moto } from '../../test-support/moto.js';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
@@ -35,6 +37,25 @@ const context = {
   serverUrl: 'https://github.com',
   oidcAvailable: true,
 };
+
+/** Checkpoint snapshots of this use of the action, found by tag. */
+async function findRunCheckpoints(ec2: EC2Client, context: RunContext): Promise<string[]> {
+  const found = await listOwnSnapshots(ec2, {
+    tags: { ...invocationTags(context), [TAG_ROLE]: 'checkpoint' },
+  });
+  return found.flatMap((s) => (s.SnapshotId ? [s.SnapshotId] : []));
+}
+
+/** The post step's sweep in this one region, nothing kept. */
+const sweep = (context: RunContext) =>
+  sweepInvocation({
+    regions: [{ region: 'us-west-2', ec2 }],
+    context,
+    logger: new MemoryLogger(),
+    clock: systemClock,
+    keep: new Set(),
+    signal: AbortSignal.timeout(30_000),
+  });
 
 let moto: Moto;
 let ec2: EC2Client;
@@ -128,15 +149,10 @@ describe('checkpoint snapshots on moto', () => {
         ],
       }),
     );
-    const result = await cleanupAfterRun({
-      ec2,
-      context,
-      logger: new MemoryLogger(),
-      instanceIds: [],
-      checkpointIds: [],
-    });
+    const result = await sweep(context);
     expect(result.errors).toEqual([]);
-    expect(result.deletedCheckpoints).toEqual([left.SnapshotId]);
+    expect(result.clean).toBe(true);
+    expect(result.deletedSnapshots).toEqual([left.SnapshotId]);
     expect(await findRunCheckpoints(ec2, context)).toEqual([]);
   });
 });
@@ -167,12 +183,7 @@ describe('post-step cleanup on moto, with two uses of the action in one run (a m
     };
     const mine = await launch('aaaaaaaaaaaa');
     const sibling = await launch('bbbbbbbbbbbb');
-    const result = await cleanupAfterRun({
-      ec2,
-      context: { ...context, invocation: 'aaaaaaaaaaaa' },
-      logger: new MemoryLogger(),
-      instanceIds: [],
-    });
+    const result = await sweep({ ...context, invocation: 'aaaaaaaaaaaa' });
     expect(result.errors).toEqual([]);
     expect(result.terminated).toEqual([mine]);
     const state = async (id: string) =>

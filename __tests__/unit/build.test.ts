@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from '@jest/globals';
+import { afterEach, describe, expect, it, jest } from '@jest/globals';
 import {
   CreateSnapshotCommand,
   CreateTagsCommand,
@@ -305,6 +305,37 @@ describe('buildSnapshot', () => {
     expect(aws.ec2.commandCalls(CreateSnapshotCommand)).toHaveLength(0);
   });
 
+  it('cuts off an SDK request in flight at timeout-minutes, and cleans up', async () => {
+    aws = mockAws(REGISTRY);
+    const mocked = aws;
+    // A request that hangs until its abort signal fires (what the SDK's HTTP handler does).
+    mocked.ssm.on(SendCommandCommand).callsFake(() => {
+      const call = mocked.ssm.commandCalls(SendCommandCommand).at(-1);
+      const options = (call?.args as unknown[] | undefined)?.[1] as
+        { abortSignal?: AbortSignal } | undefined;
+      return new Promise((_, reject) => {
+        options?.abortSignal?.addEventListener('abort', () =>
+          reject(Object.assign(new Error('Request aborted'), { name: 'AbortError' })),
+        );
+      });
+    });
+    jest.useFakeTimers({ doNotFake: ['setImmediate', 'nextTick', 'queueMicrotask'] });
+    try {
+      const { d } = deps(aws);
+      const build = rejectionOf(buildSnapshot(config({ 'timeout-minutes': '15' }), d));
+      // Let the build reach the hanging request, then move the wall clock to the deadline.
+      for (let i = 0; i < 200 && mocked.ssm.commandCalls(SendCommandCommand).length === 0; i++)
+        await new Promise((r) => setImmediate(r));
+      expect(mocked.ssm.commandCalls(SendCommandCommand)).toHaveLength(1);
+      jest.advanceTimersByTime(15 * 60_000);
+      const error = await build;
+      expect(error.message).toBe('timeout-minutes (15) was reached: the build was stopped.');
+      expect(mocked.ec2.commandCalls(TerminateInstancesCommand)).toHaveLength(1);
+    } finally {
+      jest.useRealTimers();
+    }
+  });
+
   it('stops at timeout-minutes, naming the bound', async () => {
     aws = mockAws(REGISTRY);
     aws.ssm
@@ -327,7 +358,7 @@ describe('buildSnapshot', () => {
     expect(aws.scripts[0]).toContain('QUIESCE=1');
   });
 
-  it('when cancelled while RunInstances is in flight, still gets the instance ID and terminates it', async () => {
+  it('cancellation cuts off a RunInstances in flight (the sweep finds what EC2 made); an ID that arrives is terminated', async () => {
     aws = mockAws(REGISTRY);
     const controller = new AbortController();
     aws.ec2.on(RunInstancesCommand).callsFake(() => {
@@ -337,15 +368,17 @@ describe('buildSnapshot', () => {
     const { d, state } = deps(aws, { signal: controller.signal });
     const error = await rejectionOf(buildSnapshot(config(), d));
     expect(error.message).toBe('The run was cancelled.');
-    // The request was not tied to cancellation (a real one would have been cut off).
+    // The request is tied to cancellation: the SDK aborts it (this mock answers anyway).
     const call = aws.ec2.commandCalls(RunInstancesCommand)[0];
     const sent = (call?.args as unknown[] | undefined)?.[1] as
       { abortSignal?: AbortSignal } | undefined;
-    expect(sent?.abortSignal?.aborted).toBe(false);
+    expect(sent?.abortSignal?.aborted).toBe(true);
     expect(aws.ec2.commandCalls(TerminateInstancesCommand)[0]?.args[0].input.InstanceIds).toEqual([
       INSTANCE_ID,
     ]);
-    expect(state.get(STATE_CLEAN)).toBe('true');
+    expect(state.get(STATE_INSTANCE_IDS)).toBe('');
+    // Only a sweep by tag may say nothing is left.
+    expect(state.get(STATE_CLEAN)).toBeUndefined();
   });
 
   it('records the builder in state as soon as it exists, for the post step', async () => {
@@ -357,10 +390,8 @@ describe('buildSnapshot', () => {
     const { d } = deps(aws, { state: { save: (k, v) => saved.push([k, v]) } });
     await buildSnapshot(config(), d).catch(() => undefined);
     expect(saved).toContainEqual([STATE_INSTANCE_IDS, INSTANCE_ID]);
-    expect(saved.slice(-2)).toEqual([
-      [STATE_INSTANCE_IDS, ''],
-      [STATE_CLEAN, 'true'],
-    ]);
+    expect(saved.at(-1)).toEqual([STATE_INSTANCE_IDS, '']);
+    expect(saved.map(([k]) => k)).not.toContain(STATE_CLEAN);
   });
 
   describe('checkpoint snapshots', () => {
@@ -427,7 +458,6 @@ describe('buildSnapshot', () => {
       expect(lastLookAtFinal).toBeGreaterThan(0);
       expect(firstDelete).toBeGreaterThan(lastLookAtFinal);
       expect(state.get(STATE_CHECKPOINTS)).toBe('');
-      expect(state.get(STATE_CLEAN)).toBe('true');
       expect(logger.text()).toContain(`Deleted ${ids.length} checkpoint snapshot(s)`);
       expect(buildSummary(result)).toContain(
         `${ids.length} checkpoint snapshots copied the data volume`,
@@ -460,7 +490,6 @@ describe('buildSnapshot', () => {
         ].sort(),
       );
       expect(state.get(STATE_CHECKPOINTS)).toBe('');
-      expect(state.get(STATE_CLEAN)).toBe('true');
     });
 
     it('leaves what it could not delete to the post step, in state', async () => {
@@ -472,7 +501,6 @@ describe('buildSnapshot', () => {
       const ids = result.checkpoints?.ids ?? [];
       expect(ids.length).toBeGreaterThan(0);
       expect(state.get(STATE_CHECKPOINTS)).toBe(ids.join(','));
-      expect(state.get(STATE_CLEAN)).toBeUndefined();
       expect(logger.messages('warning').join('\n')).toContain(
         `Could not delete checkpoint snapshot ${ids[0] ?? ''}: not allowed. The post step will try again.`,
       );
@@ -564,7 +592,7 @@ describe('buildSnapshot', () => {
         'skipped',
       ]);
       expect(aws.ec2.commandCalls(RunInstancesCommand)).toHaveLength(0);
-      expect(state.get(STATE_CLEAN)).toBe('true');
+      expect(state.get(STATE_INSTANCE_IDS)).toBeUndefined();
     });
 
     it('never reuses or builds on a snapshot whose build did not finish, and marks its own finished', async () => {

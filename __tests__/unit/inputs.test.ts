@@ -183,6 +183,33 @@ describe('parseActionInputs', () => {
     expect(config.update?.patterns).toEqual(['clusters/*.yaml']);
   });
 
+  it('reads janitor mode: cleanup-older-than alone, in aws-region and copy-to-regions', () => {
+    const config = parseAction({
+      images: '',
+      'cleanup-older-than': '6h',
+      'copy-to-regions': 'eu-west-1, us-west-2',
+    });
+    expect(config.build).toBeUndefined();
+    expect(config.janitor).toEqual({
+      olderThanMs: 6 * 3_600_000,
+      regions: ['us-west-2', 'eu-west-1'],
+    });
+    expect(parseAction({ images: '', 'cleanup-older-than': '2d' }).janitor?.olderThanMs).toBe(
+      2 * 86_400_000,
+    );
+  });
+
+  it.each([
+    [{ 'cleanup-older-than': '6h' }, "remove 'images'"],
+    [{ images: '', 'cleanup-older-than': '30m' }, 'is under an hour'],
+    [{ images: '', 'cleanup-older-than': 'soon' }, 'is not an age like 90m, 6h or 2d'],
+    [{ images: '', 'cleanup-older-than': '6h', 'update-files': 'a.yaml' }, "remove 'update-files'"],
+  ])('refuses janitor inputs %j', (inputs, text) => {
+    const error = refusalOf(() => parseAction(inputs));
+    expect(error.input).toBe('cleanup-older-than');
+    expect(error.message).toContain(text);
+  });
+
   it('reads the pull request shape, with a branch fixed by the configuration', () => {
     const inputs = {
       'update-files': 'clusters/**/*.yaml\n# a comment\nkarpenter/*.yaml',
@@ -198,6 +225,10 @@ describe('parseActionInputs', () => {
     expect(a?.patterns).toEqual(['clusters/**/*.yaml', 'karpenter/*.yaml']);
     expect(a?.targets).toEqual(['prefetch-mng', 'bottlerocket']);
     expect(a?.volumeInitializationRate).toBe(200);
+    expect(a?.maxFileBytes).toBe(4 * 1024 * 1024);
+    expect(parseAction({ ...inputs, 'update-files-max-size': '16' }).update?.maxFileBytes).toBe(
+      16 * 1024 * 1024,
+    );
     expect(a?.pullRequest).toMatchObject({ token: 'ghs_x', labels: ['a', 'b'], draft: true });
     expect(a?.pullRequest?.branch).toMatch(/^bottlerocket-ebs-snapshot\/update-[0-9a-f]{8}$/);
     expect(b?.pullRequest?.branch).toBe(a?.pullRequest?.branch);
@@ -224,6 +255,14 @@ describe('parseActionInputs', () => {
       { 'update-files': 'a.yaml', 'volume-initialization-rate': '50' },
       'volume-initialization-rate',
       'between 100 and 300',
+    ],
+    [{ 'update-files': '../outside/prod.yaml' }, 'update-files', "contains a '..' segment"],
+    [{ 'update-files': 'a.yaml\n/etc/passwd' }, 'update-files', 'is an absolute path'],
+    [{ 'update-files': '!../x/*.yaml' }, 'update-files', "contains a '..' segment"],
+    [
+      { 'update-files': 'a.yaml', 'update-files-max-size': '1024' },
+      'update-files-max-size',
+      'between 1 and 256',
     ],
     [{ 'update-files': 'a.yaml', 'create-pull-request': 'true' }, 'github-token', 'is required'],
     [

@@ -6,7 +6,7 @@ import * as core from '@actions/core';
 import { getOctokit } from '@actions/github';
 import { createAwsClients } from '../aws-clients.js';
 import { systemClock } from '../clock.js';
-import type { Annotation, Logger } from '../logger.js';
+import { commandSafe, commandSafeLogger, type Annotation, type Logger } from '../logger.js';
 import type { ActionRuntime } from '../runtime.js';
 
 function properties(annotation?: Annotation): core.AnnotationProperties | undefined {
@@ -18,14 +18,19 @@ function properties(annotation?: Annotation): core.AnnotationProperties | undefi
   return props;
 }
 
-export const actionsLogger: Logger = {
+/**
+ * The step's log. Every message may hold text from files, registries, AWS or GitHub:
+ * commandSafeLogger keeps any of it from forming a workflow command, and @actions/core
+ * escapes annotation messages and properties (file, title) as the runner expects.
+ */
+export const actionsLogger: Logger = commandSafeLogger({
   debug: (m) => core.debug(m),
   info: (m) => core.info(m),
   warning: (m, a) => core.warning(m, properties(a)),
   error: (m, a) => core.error(m, properties(a)),
   notice: (m, a) => core.notice(m, properties(a)),
   group: (title, fn) => core.group(title, fn),
-};
+});
 
 /** Aborts on the runner's cancellation signals (SIGINT first, SIGTERM 7.5 s later). */
 export function cancellationSignal(): AbortSignal {
@@ -53,7 +58,7 @@ export function actionsRuntime(): ActionRuntime {
     },
     getIdToken: (audience) => core.getIDToken(audience),
     maskSecret: (value) => core.setSecret(value),
-    setFailed: (message) => core.setFailed(message),
+    setFailed: (message) => core.setFailed(commandSafe(message)),
     logger: actionsLogger,
     clock: systemClock,
     signal: cancellationSignal(),

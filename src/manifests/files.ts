@@ -2,9 +2,10 @@
  * Applies {@link rewriteManifest} to the workspace files matched by glob patterns.
  * See ./index.ts for the contract.
  */
-import { readFile, realpath, writeFile } from 'node:fs/promises';
+import { readFile, realpath, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { glob } from 'tinyglobby';
+import { isMap, parseAllDocuments, Parser, visit } from 'yaml';
 import { ActionError, InputError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { rewriteManifest } from './rewrite.js';
@@ -70,6 +71,70 @@ export interface UpdateFilesParams {
   /** Write changed files back. When false, nothing on disk changes. */
   write: boolean;
   logger: Logger;
+  /** A matched file larger than this (bytes) fails the update unread (default 4 MiB). */
+  maxFileBytes?: number;
+}
+
+/** Manifests are small: the default limit of input update-files-max-size, in MiB. */
+export const DEFAULT_MAX_FILE_MIB = 4;
+/** All matched files together may be this many times update-files-max-size (memory bound). */
+export const MAX_FILES_AT_LIMIT = 4;
+
+function mib(bytes: number): string {
+  return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
+}
+
+/** Most YAML documents one manifest file may hold (counted by the yaml tokenizer, stopping early). */
+export const MAX_DOCUMENTS = 1000;
+/** The yaml library's own bound on alias expansions per document (its default, 100). */
+export const MAX_ALIAS_COUNT = 100;
+/**
+ * Most keys in one YAML mapping. The yaml parser checks each key of a mapping against every
+ * other (uniqueKeys): time grows with the square of the keys (40,000 keys: 5 s).
+ */
+export const MAX_MAPPING_KEYS = 1000;
+
+/**
+ * Refuses text whose parsing alone would cost more than any manifest should, before the
+ * rewrite parses it: more than MAX_DOCUMENTS documents, a mapping of more than
+ * MAX_MAPPING_KEYS keys, aliases that expand beyond yaml's maxAliasCount ("billion laughs",
+ * or one alias repeated so often that following each would take quadratic time). This look
+ * takes time in proportion to the text (uniqueKeys off). Syntax errors and duplicate keys
+ * are left to the rewrite, which reports them with line and column.
+ */
+function checkYamlBounds(text: string, rel: string): void {
+  const refuse = (what: string, cause?: unknown) =>
+    new ActionError(`${rel}: ${what}: not edited. No file was changed.`, { cause });
+  let documents = 0;
+  for (const token of new Parser().parse(text)) {
+    if (token.type === 'document' && ++documents > MAX_DOCUMENTS) {
+      throw refuse(`more than ${MAX_DOCUMENTS} YAML documents, more than a manifest holds`);
+    }
+  }
+  for (const doc of parseAllDocuments(text, { prettyErrors: false, uniqueKeys: false })) {
+    if (doc.errors.length > 0) return;
+    visit(doc, {
+      Map(_key, map) {
+        if (isMap(map) && map.items.length > MAX_MAPPING_KEYS) {
+          throw refuse(
+            `a mapping of ${map.items.length} keys, more than the ${MAX_MAPPING_KEYS} a manifest has`,
+          );
+        }
+      },
+    });
+    try {
+      doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+    } catch (error) {
+      if (error instanceof ReferenceError && /Excessive alias count/.test(error.message)) {
+        throw refuse(
+          `its YAML aliases expand beyond the yaml library's limit (maxAliasCount ${MAX_ALIAS_COUNT})`,
+          error,
+        );
+      }
+      // Anything else (an alias before its anchor) the rewrite reports with line and column.
+      return;
+    }
+  }
 }
 
 const INPUT = 'update-files';
@@ -201,6 +266,7 @@ export async function updateManifestFiles(params: UpdateFilesParams): Promise<Up
   const referenced = new Set<string>();
   const seen = new Set<string>();
   const read: Array<{ path: string; original: string; result: RewriteResult }> = [];
+  let total = 0;
   for (const matchedRel of matched) {
     const real = await realpath(path.join(root, matchedRel));
     if (!isInside(root, real)) {
@@ -221,6 +287,27 @@ export async function updateManifestFiles(params: UpdateFilesParams): Promise<Up
     }
     seen.add(rel);
     const absolute = path.join(root, rel);
+    const { size, nlink } = await stat(absolute);
+    const maxBytes = params.maxFileBytes ?? DEFAULT_MAX_FILE_MIB * 1024 * 1024;
+    if (size > maxBytes) {
+      throw new ActionError(
+        `${rel} is ${mib(size)}, over the ${mib(maxBytes)} a manifest may be (input 'update-files-max-size'): not read. No file was changed.`,
+      );
+    }
+    total += size;
+    if (total > maxBytes * MAX_FILES_AT_LIMIT) {
+      throw new ActionError(
+        `The files update-files matches add up to more than ${mib(maxBytes * MAX_FILES_AT_LIMIT)} (${MAX_FILES_AT_LIMIT} times 'update-files-max-size') by ${rel}: not read. No file was changed.`,
+      );
+    }
+    if (nlink > 1) {
+      // Git checkouts never make hard links; one could be the same file as one outside the workspace.
+      skipped.push({
+        path: rel,
+        reason: `it has ${nlink} hard links, one may be outside the workspace`,
+      });
+      continue;
+    }
     const bytes = await readFile(absolute);
     const original = bytes.toString('utf8');
     if (!Buffer.from(original, 'utf8').equals(bytes)) {
@@ -228,6 +315,7 @@ export async function updateManifestFiles(params: UpdateFilesParams): Promise<Up
       continue;
     }
     for (const id of snapshotIdsIn(original)) referenced.add(id);
+    checkYamlBounds(original, rel);
     read.push({ path: rel, original, result: rewriteFile(rel, original, options) });
   }
 
