@@ -7,13 +7,14 @@ import { EC2Client } from '@aws-sdk/client-ec2';
 import { ECRClient } from '@aws-sdk/client-ecr';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { STSClient } from '@aws-sdk/client-sts';
+import { ConfiguredRetryStrategy } from '@smithy/core/retry';
 import type {
   AwsCredentialIdentityProvider,
   InitializeHandlerOptions,
   InitializeMiddleware,
   MetadataBearer,
 } from '@smithy/types';
-import { recordAwsCall } from './errors.js';
+import { isOwnError, recordAwsCall } from './errors.js';
 
 export interface AwsClients {
   ec2: EC2Client;
@@ -32,10 +33,14 @@ export interface AwsClients {
 export const USER_AGENT: [string, string] = ['bottlerocket-ebs-snapshot', '1'];
 
 /**
- * Throttling and transient errors are retried by the SDK's standard retry
- * strategy (exponential backoff with jitter); other errors are not.
+ * Throttling and transient errors (network faults, timeouts, 5xx) are retried by the SDK's
+ * standard retry strategy, other errors are not; the backoff is longer than the SDK's default
+ * (which gives up within about three seconds) so that a network outage of several seconds costs
+ * seconds, not the build: 0.5, 1, 2, 4, 8, 16 and 20 s, with jitter, about 50 s at most.
  */
 const MAX_ATTEMPTS = 8;
+export const retryDelayMs = (attempt: number): number =>
+  Math.round(Math.min(20_000, 250 * 2 ** attempt) * (0.75 + Math.random() / 4));
 
 export function createAwsClients(
   region: string,
@@ -43,8 +48,7 @@ export function createAwsClients(
 ): AwsClients {
   const config = (r: string) => ({
     region: r,
-    maxAttempts: MAX_ATTEMPTS,
-    retryMode: 'standard',
+    retryStrategy: new ConfiguredRetryStrategy(MAX_ATTEMPTS, retryDelayMs),
     customUserAgent: [USER_AGENT],
     ...(credentials ? { credentials } : {}),
   });
@@ -107,6 +111,8 @@ const recordTheCall: InitializeMiddleware<object, MetadataBearer> =
     try {
       return await next(args);
     } catch (error) {
+      // An abort rejects with the signal's reason, the action's own error: not the call's.
+      if (isOwnError(error)) throw error;
       recordAwsCall(error, {
         operation: (context.commandName ?? 'AWS call').replace(/Command$/, ''),
         resource: resourceOf(args.input),

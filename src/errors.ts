@@ -3,8 +3,9 @@
  * person reading the workflow log: what went wrong and what to do about it.
  */
 
-/** A bad input value. Thrown before any AWS resource is created. */
 import { isServerError, isThrottlingError, isTransientError } from '@smithy/core/retry';
+
+/** A bad input value. Thrown before any AWS resource is created. */
 export class InputError extends Error {
   override readonly name = 'InputError';
   constructor(
@@ -26,6 +27,13 @@ export class ActionError extends Error {
 /** The run was cancelled (SIGINT/SIGTERM from the runner) or hit its overall timeout. */
 export class AbortedError extends Error {
   override readonly name = 'AbortedError';
+}
+
+/** One of the action's own errors (its message is written for the reader), not an SDK's. */
+export function isOwnError(error: unknown): boolean {
+  return (
+    error instanceof ActionError || error instanceof AbortedError || error instanceof InputError
+  );
 }
 
 /** The message of any thrown value, for logs. */
@@ -72,6 +80,8 @@ export function awsCallOf(error: unknown, depth = 0): AwsCall | undefined {
  */
 export function describeFailure(error: unknown): string {
   const message = errorMessage(error);
+  // The action's own errors say what failed already (and cancellation is no call's failure).
+  if (isOwnError(error)) return message;
   const call = awsCallOf(error);
   if (!call || message.includes(call.operation)) return message;
   return `${call.operation}${call.resource ? ` of ${call.resource}` : ''} failed: ${describeAwsError(error)}`;

@@ -13,7 +13,8 @@
  *   `status` when given (text from AWS the action logs: names, error messages).
  *
  * Calls are matched by operation (the query `Action` of EC2's protocol, or the
- * `X-Amz-Target` of JSON protocols); each fault fires `times` times (default once).
+ * `X-Amz-Target` of JSON protocols); each fault fires `times` times (default once), or, with
+ * `forMs`, on every matching call for that long from the first (an outage of that length).
  * Test support only: never bundled.
  */
 import { createServer, request as httpRequest, type Server } from 'node:http';
@@ -30,6 +31,8 @@ export interface FaultRule {
   fault: Fault;
   /** How many matching calls get the fault (default 1); later ones pass through. */
   times?: number;
+  /** Instead of `times`: every matching call within this many ms of the first one. */
+  forMs?: number;
 }
 
 export interface ProxiedCall {
@@ -62,14 +65,20 @@ const DEFAULT_MAX_STALL_MS = 60_000;
 
 export async function startFaultProxy(upstream: string): Promise<FaultProxy> {
   const calls: ProxiedCall[] = [];
-  const rules: Array<FaultRule & { left: number }> = [];
+  const rules: Array<FaultRule & { left: number; since?: number }> = [];
   const sockets = new Set<Socket>();
   const target = new URL(upstream);
 
   const take = (operation: string): Fault | undefined => {
-    const rule = rules.find((r) => r.operation === operation && r.left > 0);
+    const now = Date.now();
+    const rule = rules.find(
+      (r) =>
+        r.operation === operation &&
+        (r.forMs === undefined ? r.left > 0 : now - (r.since ?? now) < r.forMs),
+    );
     if (!rule) return undefined;
     rule.left -= 1;
+    rule.since ??= now;
     return rule.fault;
   };
 

@@ -196,3 +196,31 @@ describe('fault windows on create requests', () => {
     expect(await leftBy(runId)).toEqual({ instances: [], snapshots: [], volumes: [] });
   }, 90_000);
 });
+
+describe('a short outage', () => {
+  it('rides out a network outage while waiting for the snapshot: seconds of lost answers cost seconds, not the build', async () => {
+    const { runId, options } = job();
+    // Every DescribeSnapshots answer lost for 5 s (base selection, the snapshot wait): longer
+    // than the SDK's default backoff spans (its retries of one call are over in about 3 s).
+    proxy.inject({ operation: 'DescribeSnapshots', fault: { kind: 'lose-response' }, forMs: 5000 });
+    const started = Date.now();
+    const { main, post } = await runMainAndPost({
+      ...options,
+      inputs: { ...options.inputs, 'checkpoint-snapshots': 'false' },
+      timeoutMs: 120_000,
+    });
+    const lost = proxy.calls.filter((c) => c.fault === 'lose-response');
+    expect(lost.length).toBeGreaterThanOrEqual(3);
+    expect((lost.at(-1)?.at ?? 0) - (lost[0]?.at ?? 0)).toBeGreaterThan(3000);
+    expect(main.stdout).not.toContain('::error::');
+    expect(main.code).toBe(0);
+    expect(main.outputs['snapshot-id']).toMatch(/^snap-/);
+    expect(Date.now() - started).toBeLessThan(90_000);
+    expect(post.code).toBe(0);
+    expect(await leftBy(runId)).toEqual({
+      instances: [],
+      snapshots: [main.outputs['snapshot-id']],
+      volumes: [],
+    });
+  }, 150_000);
+});

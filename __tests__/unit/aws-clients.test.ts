@@ -6,8 +6,14 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { DescribeSnapshotsCommand } from '@aws-sdk/client-ec2';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createAwsClients, resourceOf } from '../../src/aws-clients.js';
-import { awsCallOf, describeFailure, recordAwsCall } from '../../src/errors.js';
+import { createAwsClients, resourceOf, retryDelayMs } from '../../src/aws-clients.js';
+import {
+  AbortedError,
+  ActionError,
+  awsCallOf,
+  describeFailure,
+  recordAwsCall,
+} from '../../src/errors.js';
 import { rejectionOf } from '../../test-support/rejection.js';
 
 let server: Server;
@@ -75,5 +81,28 @@ describe('describeFailure', () => {
     expect(resourceOf({ VolumeId: 'vol-1', Description: 'x' })).toBe('vol-1');
     expect(resourceOf({ Name: '/eks/node-cache/snapshot-id' })).toBe('/eks/node-cache/snapshot-id');
     expect(resourceOf({ MaxResults: 5 })).toBeUndefined();
+  });
+});
+
+describe('describeFailure and the action’s own errors', () => {
+  it('leaves the action’s own errors (cancellation included) as they are', () => {
+    for (const own of [new ActionError('The run was cancelled.'), new AbortedError('cancelled')]) {
+      recordAwsCall(own, { operation: 'GetCommandInvocation', resource: 'cmd-1' });
+      expect(describeFailure(own)).toBe(own.message);
+    }
+  });
+});
+
+describe('retryDelayMs', () => {
+  it('backs off from half a second to 20 s, with jitter, about 50 s over the 7 retries', () => {
+    const delays = [1, 2, 3, 4, 5, 6, 7].map((attempt) => retryDelayMs(attempt));
+    const full = [500, 1000, 2000, 4000, 8000, 16_000, 20_000];
+    delays.forEach((d, i) => {
+      expect(d).toBeGreaterThanOrEqual(0.75 * (full[i] ?? 0));
+      expect(d).toBeLessThanOrEqual(full[i] ?? 0);
+    });
+    const total = delays.reduce((a, b) => a + b, 0);
+    expect(total).toBeGreaterThan(35_000);
+    expect(total).toBeLessThanOrEqual(51_500);
   });
 });

@@ -466,8 +466,8 @@ describe('the example permissions policy', () => {
 
   it('names an operation it has no authorization row for', async () => {
     const call = await wire('ec2', new DeleteSnapshotCommand({ SnapshotId: 'snap-0aaa' }));
-    expect(() => authorizationsOf({ ...call, operation: 'DeleteVolume' })).toThrow(
-      /ec2:DeleteVolume has no row in OPERATIONS/,
+    expect(() => authorizationsOf({ ...call, operation: 'DeleteVpc' })).toThrow(
+      /ec2:DeleteVpc has no row in OPERATIONS/,
     );
   });
 });
