@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # The body of the script the builder runs over SSM (AWS-RunShellScript in Bottlerocket's control
 # container). src/instance-script.ts puts a generated header of single-quoted values before it:
 #   REFS SRCS AUTH PLATFORMS (arrays), SNAPSHOTTER ON_MISSING_PLATFORM CONCURRENCY QUIESCE PRUNE

@@ -43,6 +43,22 @@ export interface CountingProxyOptions {
   enrich?: (call: ApiCall) => Promise<Record<string, unknown> | undefined>;
   /** Where to record (shared by proxies that record one client's calls); a new list by default. */
   calls?: ApiCall[];
+  /**
+   * EC2 operations the upstream does not have (moto lacks fast snapshot restore and answers them
+   * with an HTML 500, which the SDK retries as a server fault). They get what an EC2 endpoint
+   * answers for an action it does not know: 400 InvalidAction (EC2 API Reference, "Error codes
+   * for the Amazon EC2 API": InvalidAction, "The action or operation requested is not valid").
+   */
+  unsupported?: ReadonlySet<string>;
+}
+
+function invalidAction(res: import('node:http').ServerResponse, operation: string): void {
+  res.writeHead(400, { 'Content-Type': 'text/xml;charset=UTF-8' });
+  res.end(
+    '<?xml version="1.0" encoding="UTF-8"?>\n<Response><Errors><Error><Code>InvalidAction</Code>' +
+      `<Message>The action ${operation} is not valid for this web service.</Message></Error></Errors>` +
+      '<RequestID>00000000-0000-0000-0000-000000000000</RequestID></Response>',
+  );
 }
 
 function header(value: string | string[] | undefined): string | undefined {
@@ -133,7 +149,11 @@ export async function startCountingProxy(
         .catch((e: unknown) => {
           call.extra = { enrichError: String(e) };
         })
-        .finally(() => forward(req, res, body));
+        .finally(() =>
+          options.unsupported?.has(call.operation)
+            ? invalidAction(res, call.operation)
+            : forward(req, res, body),
+        );
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

@@ -26,6 +26,13 @@ import { startMoto, type Moto } from './moto.js';
 import { startOidcServer, type OidcServer } from './oidc-server.js';
 import { startSsmStandIn, type SsmStandIn, type SsmStandInOptions } from './ssm-standin.js';
 
+/** EC2 operations moto 5 does not implement (fast snapshot restore). */
+const MOTO_LACKS: ReadonlySet<string> = new Set([
+  'DescribeFastSnapshotRestores',
+  'EnableFastSnapshotRestores',
+  'DisableFastSnapshotRestores',
+]);
+
 export const REGION = 'us-west-2';
 export const INSTANCE_PROFILE = 'snapshot-builder-instance';
 export const ROLE_ARN = 'arn:aws:iam::123456789012:role/snapshot-builder';
@@ -203,7 +210,11 @@ async function startRecorder(
     return facts as Record<string, unknown>;
   };
   const calls: ApiCall[] = [];
-  const moto = await startCountingProxy(motoUrl, 'moto', { enrich, calls });
+  const moto = await startCountingProxy(motoUrl, 'moto', {
+    enrich,
+    calls,
+    unsupported: MOTO_LACKS,
+  });
   const ssm = await startCountingProxy(ssmUrl, 'ssm', { enrich, calls });
   return {
     moto,
