@@ -2,12 +2,15 @@
  * The AWS SDK clients the action uses, built one way for the main and post
  * steps. Endpoints follow the SDK's standard configuration (AWS_ENDPOINT_URL,
  * AWS_ENDPOINT_URL_<SERVICE>, profiles), so nothing here knows about emulators.
+ * Behind an HTTP(S) proxy (HTTPS_PROXY / HTTP_PROXY / NO_PROXY), every client's
+ * requests go through it (src/proxy.ts).
  */
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { ECRClient } from '@aws-sdk/client-ecr';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { STSClient } from '@aws-sdk/client-sts';
 import type { AwsCredentialIdentityProvider } from '@smithy/types';
+import { proxyRequestHandler } from './proxy.js';
 
 export interface AwsClients {
   ec2: EC2Client;
@@ -35,12 +38,14 @@ export function createAwsClients(
   region: string,
   credentials?: AwsCredentialIdentityProvider,
 ): AwsClients {
+  const requestHandler = proxyRequestHandler();
   const config = (r: string) => ({
     region: r,
     maxAttempts: MAX_ATTEMPTS,
     retryMode: 'standard',
     customUserAgent: [USER_AGENT],
     ...(credentials ? { credentials } : {}),
+    ...(requestHandler ? { requestHandler } : {}),
   });
   const created: Array<{ destroy(): void }> = [];
   /** One client per region, made on first use; `home` serves the action's own region. */
@@ -73,9 +78,11 @@ export function createAwsClients(
 
 /** The client for AssumeRoleWithWebIdentity: that call is unsigned and needs no credentials. */
 export function createFederationStsClient(region: string): STSClient {
+  const requestHandler = proxyRequestHandler();
   return new STSClient({
     region,
     maxAttempts: MAX_ATTEMPTS,
     customUserAgent: [USER_AGENT],
+    ...(requestHandler ? { requestHandler } : {}),
   });
 }

@@ -6,6 +6,7 @@ import * as core from '@actions/core';
 import { getOctokit } from '@actions/github';
 import { createAwsClients } from '../aws-clients.js';
 import { systemClock } from '../clock.js';
+import { proxyFetch } from '../proxy.js';
 import type { Annotation, Logger } from '../logger.js';
 import type { ActionRuntime } from '../runtime.js';
 
@@ -60,6 +61,6 @@ export function actionsRuntime(): ActionRuntime {
     env: process.env,
     createClients: createAwsClients,
     createOctokit: (token) => getOctokit(token),
-    fetch: (input, init) => globalThis.fetch(input, init),
+    fetch: proxyFetch(),
   };
 }
