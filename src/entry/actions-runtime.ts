@@ -3,12 +3,12 @@
  * the only place that imports @actions/*.
  */
 import * as core from '@actions/core';
-import { getOctokit } from '@actions/github';
 import { createAwsClients } from '../aws-clients.js';
 import { systemClock } from '../clock.js';
 import { proxyFetch } from '../proxy.js';
 import type { Annotation, Logger } from '../logger.js';
 import type { ActionRuntime } from '../runtime.js';
+import { createOctokit } from './octokit.js';
 
 function properties(annotation?: Annotation): core.AnnotationProperties | undefined {
   if (!annotation) return undefined;
@@ -60,7 +60,7 @@ export function actionsRuntime(): ActionRuntime {
     signal: cancellationSignal(),
     env: process.env,
     createClients: createAwsClients,
-    createOctokit: (token) => getOctokit(token),
+    createOctokit,
     fetch: proxyFetch(),
   };
 }
