@@ -59,4 +59,12 @@ describe('examples/workflows', () => {
       expect({ action, version }).toEqual({ action, version: CURRENT[action] });
     }
   });
+
+  it('and the README use the same current majors', () => {
+    const readme = readFileSync(join(DIR, '../../README.md'), 'utf8');
+    const uses = [...readme.matchAll(/uses: ([\w.-]+\/[\w.-]+)@(v\d+)\b/g)];
+    expect(uses.length).toBeGreaterThan(2);
+    for (const [, action = '', version] of uses)
+      expect({ action, version }).toEqual({ action, version: CURRENT[action] });
+  });
 });
