@@ -7,10 +7,14 @@
  * It builds a snapshot of the article's two images for amd64 and arm64, then
  * runs the post step, and prints the outputs, the job summary and what is left
  * in the emulated account (nothing but the snapshot).
+ *
+ * The log is printed as it arrives and as the runner shows it (test-support/runner-log.ts):
+ * groups as headers, ::debug:: only with RUNNER_DEBUG=1, ::add-mask:: values as ***.
  */
 import { DescribeInstancesCommand, DescribeSnapshotsCommand } from '@aws-sdk/client-ec2';
 import { INSTANCE_PROFILE, ROLE_ARN, startEmulator } from '../test-support/emulator.js';
-import { runMainAndPost } from '../test-support/runner.js';
+import { RunnerLog } from '../test-support/runner-log.js';
+import { runStep } from '../test-support/runner.js';
 
 const PAUSE = 'public.ecr.aws/eks-distro/kubernetes/pause:3.2';
 const JUPYTER =
@@ -50,22 +54,39 @@ try {
   for (const [k, v] of Object.entries(inputs))
     console.log(`  ${k}: ${v.includes('\n') ? `|\n    ${v.split('\n').join('\n    ')}` : v}`);
 
+  // One masker for the job, as on the runner: what the main step masked stays masked in post.
+  // With step debug logging the runner shows ::debug:: lines and sets RUNNER_DEBUG=1 for steps.
+  const debug = process.env.RUNNER_DEBUG === '1';
+  const env = { ...emu.env, ...(debug ? { RUNNER_DEBUG: '1' } : {}) };
+  const log = new RunnerLog({
+    debug,
+    write: (line) => console.log(line),
+    color: process.stdout.isTTY,
+  });
+  const unresolved: string[] = [];
+  const onLine = (line: string) => {
+    if (/^::warning::Could not resolve \S+ from the runner/.test(line)) unresolved.push(line);
+    log.line(line);
+  };
+
   rule('Main step log (node dist/index.js)');
-  console.log(
-    "(This machine has no internet: looking up the images' digests on public.ecr.aws fails, so the\n" +
-      ' action says why and builds without checking for a reusable snapshot. `npm test` covers that\n' +
-      ' path against a registry on loopback.)\n',
-  );
-  const { main, post } = await runMainAndPost({ inputs, env: emu.env });
-  process.stdout.write(main.stdout);
-  if (main.stderr.trim()) process.stdout.write(main.stderr);
-  rule(`Post step log (exit ${post.code})`);
-  process.stdout.write(post.stdout);
+  const main = await runStep({ inputs, env, onLine });
+  if (main.stderr.trim()) for (const line of main.stderr.trimEnd().split('\n')) log.line(line);
+  if (unresolved.length > 0) {
+    console.log(
+      `\n(The runner could not resolve ${unresolved.length} image(s) from this machine, so the action built` +
+        ' without looking for a reusable snapshot, as it says above. `npm test` covers digest' +
+        ' resolution and reuse against a registry on loopback.)',
+    );
+  }
+  rule('Post step log');
+  const post = await runStep({ inputs, env, state: main.state, onLine });
+  console.log(`(post step exit ${post.code})`);
 
   rule(`Outputs (main step exit ${main.code})`);
-  for (const [k, v] of Object.entries(main.outputs)) console.log(`${k}=${v}`);
+  for (const [k, v] of Object.entries(main.outputs)) console.log(log.mask(`${k}=${v}`));
   rule('Job summary (GITHUB_STEP_SUMMARY)');
-  console.log(main.summary);
+  console.log(log.mask(main.summary));
 
   rule('What is left in the emulated account');
   const instances = await emu.ec2.send(new DescribeInstancesCommand({}));

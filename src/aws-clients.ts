@@ -2,6 +2,8 @@
  * The AWS SDK clients the action uses, built one way for the main and post
  * steps. Endpoints follow the SDK's standard configuration (AWS_ENDPOINT_URL,
  * AWS_ENDPOINT_URL_<SERVICE>, profiles), so nothing here knows about emulators.
+ * Behind an HTTP(S) proxy (HTTPS_PROXY / HTTP_PROXY / NO_PROXY), every client's
+ * requests go through it (src/proxy.ts).
  */
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { ECRClient } from '@aws-sdk/client-ecr';
@@ -15,6 +17,7 @@ import type {
   MetadataBearer,
 } from '@smithy/types';
 import { isOwnError, recordAwsCall } from './errors.js';
+import { proxyRequestHandler } from './proxy.js';
 
 export interface AwsClients {
   ec2: EC2Client;
@@ -46,11 +49,13 @@ export function createAwsClients(
   region: string,
   credentials?: AwsCredentialIdentityProvider,
 ): AwsClients {
+  const requestHandler = proxyRequestHandler();
   const config = (r: string) => ({
     region: r,
     retryStrategy: new ConfiguredRetryStrategy(MAX_ATTEMPTS, retryDelayMs),
     customUserAgent: [USER_AGENT],
     ...(credentials ? { credentials } : {}),
+    ...(requestHandler ? { requestHandler } : {}),
   });
   const created: Array<{ destroy(): void }> = [];
   /** Every client made gets the call-recording middleware and is closed by destroy(). */
@@ -127,10 +132,12 @@ const RECORD_THE_CALL: InitializeHandlerOptions = {
 
 /** The client for AssumeRoleWithWebIdentity: that call is unsigned and needs no credentials. */
 export function createFederationStsClient(region: string): STSClient {
+  const requestHandler = proxyRequestHandler();
   const client = new STSClient({
     region,
-    maxAttempts: MAX_ATTEMPTS,
+    retryStrategy: new ConfiguredRetryStrategy(MAX_ATTEMPTS, retryDelayMs),
     customUserAgent: [USER_AGENT],
+    ...(requestHandler ? { requestHandler } : {}),
   });
   client.middlewareStack.add(recordTheCall, RECORD_THE_CALL);
   return client;

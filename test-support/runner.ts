@@ -121,13 +121,17 @@ export async function runStep(options: RunOptions): Promise<StepResult> {
       let stdout = '';
       let stderr = '';
       let cancelled = false;
+      // onLine gets whole lines: a line split across two chunks of the pipe is joined first.
+      let partial = '';
       const timers: NodeJS.Timeout[] = [];
       child.stdout.on('data', (d: Buffer) => {
         const text = d.toString();
         stdout += text;
         if (options.onLine) {
           const at = Date.now();
-          for (const line of text.split('\n')) if (line) options.onLine(line, at);
+          const lines = (partial + text).split('\n');
+          partial = lines.pop() ?? '';
+          for (const line of lines) if (line) options.onLine(line, at);
         }
         if (!cancelled && options.cancelWhen && text.split('\n').some(options.cancelWhen)) {
           cancelled = true;
@@ -141,6 +145,7 @@ export async function runStep(options: RunOptions): Promise<StepResult> {
       child.on('error', reject);
       child.on('close', (code, signal) => {
         timers.forEach(clearTimeout);
+        if (partial && options.onLine) options.onLine(partial, Date.now());
         resolvePromise({ code, signal, stdout, stderr });
       });
     });

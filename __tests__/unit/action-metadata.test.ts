@@ -54,7 +54,8 @@ describe('action.yml', () => {
     expect(set.filter((name) => !(name in action.outputs))).toEqual([]);
   });
 
-  it.each(readdirSync(join(REPO_ROOT, 'examples/workflows')))(
+  // image.yml, the image workflow another example runs after, does not use the action.
+  it.each(readdirSync(join(REPO_ROOT, 'examples/workflows')).filter((f) => f !== 'image.yml'))(
     'example %s uses only declared inputs',
     (file) => {
       const workflow = parse(readFileSync(join(REPO_ROOT, 'examples/workflows', file), 'utf8')) as {

@@ -3,11 +3,12 @@
  * the only place that imports @actions/*.
  */
 import * as core from '@actions/core';
-import { getOctokit } from '@actions/github';
 import { createAwsClients } from '../aws-clients.js';
 import { systemClock } from '../clock.js';
 import { commandSafe, commandSafeLogger, type Annotation, type Logger } from '../logger.js';
+import { proxyFetch } from '../proxy.js';
 import type { ActionRuntime } from '../runtime.js';
+import { createOctokit } from './octokit.js';
 
 function properties(annotation?: Annotation): core.AnnotationProperties | undefined {
   if (!annotation) return undefined;
@@ -64,7 +65,7 @@ export function actionsRuntime(): ActionRuntime {
     signal: cancellationSignal(),
     env: process.env,
     createClients: createAwsClients,
-    createOctokit: (token) => getOctokit(token),
-    fetch: (input, init) => globalThis.fetch(input, init),
+    createOctokit,
+    fetch: proxyFetch(),
   };
 }
