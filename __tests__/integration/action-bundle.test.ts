@@ -6,6 +6,8 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { DescribeInstancesCommand, DescribeSnapshotsCommand } from '@aws-sdk/client-ec2';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import {
   INSTANCE_PROFILE,
@@ -290,6 +292,51 @@ describe('failures', () => {
     expect(post.stdout).toMatch(/Terminated i-/);
     expect(await liveInstancesOf(runId)).toEqual([]);
   }, 120_000);
+});
+
+describe('secrets from registries', () => {
+  it('masks a registry token before a registry that echoes the Authorization header can show it', async () => {
+    const TOKEN = 'registry-token-5f3b9c1e7a2d';
+    // A registry (token auth) whose manifest answers quote the header they got, as some do.
+    const server = createServer((req, res) => {
+      req.resume();
+      const url = new URL(req.url ?? '/', 'http://localhost');
+      if (url.pathname === '/token') {
+        res.writeHead(200, { 'Content-Type': 'application/json' });
+        res.end(JSON.stringify({ token: TOKEN, expires_in: 300 }));
+        return;
+      }
+      const auth = req.headers.authorization;
+      if (!auth) {
+        res.writeHead(401, {
+          'WWW-Authenticate': `Bearer realm="http://${req.headers.host}/token",service="echo"`,
+          'Content-Type': 'application/json',
+        });
+        res.end('{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}');
+        return;
+      }
+      res.writeHead(400, { 'Content-Type': 'application/json' });
+      res.end(JSON.stringify({ errors: [{ code: 'DENIED', message: `bad header: ${auth}` }] }));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const host = `127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      const image = `${host}/team/app:1`;
+      emu.setRegistry([...REGISTRY, { ref: image, platforms: ['linux/amd64'] }]);
+      const { options } = job({ images: image, 'checkpoint-snapshots': 'false' });
+      const { main } = await runMainAndPost(options);
+      expect(main.code).toBe(0);
+      const shown = main.stdout.indexOf(`bad header: Bearer ${TOKEN}`);
+      const masked = main.stdout.indexOf(`::add-mask::${TOKEN}`);
+      // The echo reached the log: the runner shows it as *** because the mask came first.
+      expect(shown).toBeGreaterThan(0);
+      expect(masked).toBeGreaterThanOrEqual(0);
+      expect(masked).toBeLessThan(shown);
+    } finally {
+      emu.setRegistry(REGISTRY);
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  }, 90_000);
 });
 
 describe('the bundle with 500 images', () => {
