@@ -4,7 +4,7 @@
  * update a pull request through a local fake of GitHub's REST and GraphQL APIs.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -218,6 +218,52 @@ describe('manifests and pull request', () => {
     expect(main.outputs['pull-request-operation']).toBeUndefined();
     expect(github.requests.length).toBe(requests);
   }, 60_000);
+});
+
+describe('at scale', () => {
+  it("10,000 node classes: the outputs and the job summary stay within GitHub's 1 MiB, saying what was left out", async () => {
+    const workspace = mkdtempSync(join(tmpdir(), 'bes-workspace-'));
+    workspaces.push(workspace);
+    mkdirSync(join(workspace, 'big'));
+    const nodeClass = (n: number) =>
+      [
+        'apiVersion: karpenter.k8s.aws/v1',
+        'kind: EC2NodeClass',
+        'metadata:',
+        `  name: ml-${n}`,
+        'spec:',
+        '  amiSelectorTerms:',
+        '    - alias: bottlerocket@latest',
+        '  role: KarpenterNodeRole-prod',
+        '  subnetSelectorTerms: [{ tags: { karpenter.sh/discovery: prod } }]',
+        '  securityGroupSelectorTerms: [{ tags: { karpenter.sh/discovery: prod } }]',
+        '  blockDeviceMappings:',
+        '    - deviceName: /dev/xvda',
+        '      ebs: { volumeSize: 4Gi, volumeType: gp3 }',
+        '    - deviceName: /dev/xvdb',
+        '      ebs: { volumeSize: 80Gi, volumeType: gp3, snapshotID: snap-0123456789abcdef0 }',
+      ].join('\n');
+    // Ten files of 1,000 documents each (the most a file may hold).
+    for (let f = 0; f < 10; f++) {
+      const docs = Array.from({ length: 1000 }, (_, i) => nodeClass(f * 1000 + i));
+      writeFileSync(join(workspace, 'big', `nodeclasses-${f}.yaml`), `${docs.join('\n---\n')}\n`);
+    }
+    const { main } = await runMainAndPost({
+      ...options(workspace, { images: PAUSE, 'update-files': 'big/*.yaml' }),
+      timeoutMs: 170_000,
+    });
+    expect(main.code).toBe(0);
+    const updated = main.outputs['updated-files'] ?? '';
+    expect(Buffer.byteLength(updated)).toBeLessThanOrEqual(1_000_000);
+    const files = JSON.parse(updated) as Array<{ targets: unknown[] }>;
+    expect(files.length).toBeGreaterThan(0);
+    expect(Buffer.byteLength(main.summary)).toBeLessThanOrEqual(1_048_576);
+    const cutOutput = main.stdout.includes("Output 'updated-files' lists");
+    const cutSummary = main.summary.includes('of this summary are left out');
+    // At this size something had to be left out, and the run says what.
+    expect(cutOutput || cutSummary).toBe(true);
+    if (files.length < 10) expect(cutOutput).toBe(true);
+  }, 180_000);
 });
 
 describe('IAM', () => {
