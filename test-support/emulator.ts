@@ -40,6 +40,18 @@ export const VARIANT = 'aws-k8s-1.34';
 
 const credentials = { accessKeyId: 'testing', secretAccessKey: 'testing' };
 
+/** The inputs every build in the bundle tests needs, as a workflow would write them. */
+export const BUILD_INPUTS: Readonly<Record<string, string>> = {
+  'aws-region': REGION,
+  'role-to-assume': ROLE_ARN,
+  'instance-profile': INSTANCE_PROFILE,
+};
+
+/** The run tag the action puts on what a run of the harness makes (acme/platform, attempt 1). */
+export function runTagFilter(runId: string): Array<{ Name: string; Values: string[] }> {
+  return [{ Name: 'tag:bottlerocket-ebs-snapshot:run', Values: [`acme/platform/${runId}/1`] }];
+}
+
 export interface Emulator {
   moto: Moto;
   ssm: SsmStandIn;

@@ -10,8 +10,8 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import {
-  INSTANCE_PROFILE,
-  ROLE_ARN,
+  BUILD_INPUTS,
+  runTagFilter,
   startEmulator,
   type Emulator,
 } from '../../test-support/emulator.js';
@@ -65,9 +65,7 @@ function job(inputs: Record<string, string>, env: Record<string, string> = {}) {
     runId,
     options: {
       inputs: {
-        'aws-region': 'us-west-2',
-        'role-to-assume': ROLE_ARN,
-        'instance-profile': INSTANCE_PROFILE,
+        ...BUILD_INPUTS,
         ...inputs,
       },
       env: { ...emu.env, GITHUB_RUN_ID: runId, ...env },
@@ -79,9 +77,7 @@ function job(inputs: Record<string, string>, env: Record<string, string> = {}) {
 async function instancesOf(runId: string) {
   const out = await emu.ec2.send(
     new DescribeInstancesCommand({
-      Filters: [
-        { Name: 'tag:bottlerocket-ebs-snapshot:run', Values: [`acme/platform/${runId}/1`] },
-      ],
+      Filters: runTagFilter(runId),
     }),
   );
   return (out.Reservations ?? []).flatMap((r) => r.Instances ?? []);
@@ -94,9 +90,7 @@ async function liveInstancesOf(runId: string) {
 async function snapshotsOf(runId: string) {
   const out = await emu.ec2.send(
     new DescribeSnapshotsCommand({
-      Filters: [
-        { Name: 'tag:bottlerocket-ebs-snapshot:run', Values: [`acme/platform/${runId}/1`] },
-      ],
+      Filters: runTagFilter(runId),
     }),
   );
   return out.Snapshots ?? [];

@@ -17,12 +17,7 @@ import {
   startContainerd,
   type TestContainerd,
 } from '../../test-support/containerd.js';
-import {
-  INSTANCE_PROFILE,
-  ROLE_ARN,
-  startEmulator,
-  type Emulator,
-} from '../../test-support/emulator.js';
+import { BUILD_INPUTS, startEmulator, type Emulator } from '../../test-support/emulator.js';
 import { STUB_DIR } from '../../test-support/instance-sim.js';
 import { startRegistryFront, type RegistryFront } from '../../test-support/registry-faults.js';
 import { startRegistry, type PushedImage, type TestRegistry } from '../../test-support/registry.js';
@@ -51,9 +46,7 @@ async function action(inputs: Record<string, string>) {
   run++;
   return runMainAndPost({
     inputs: {
-      'aws-region': 'us-west-2',
-      'role-to-assume': ROLE_ARN,
-      'instance-profile': INSTANCE_PROFILE,
+      ...BUILD_INPUTS,
       platforms: 'linux/amd64,linux/arm64',
       'checkpoint-snapshots': 'false',
       ...inputs,

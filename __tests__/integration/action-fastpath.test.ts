@@ -13,8 +13,8 @@ import {
   EC2Client,
 } from '@aws-sdk/client-ec2';
 import {
-  INSTANCE_PROFILE,
-  ROLE_ARN,
+  BUILD_INPUTS,
+  runTagFilter,
   startEmulator,
   type Emulator,
 } from '../../test-support/emulator.js';
@@ -70,9 +70,7 @@ async function action(inputs: Record<string, string>) {
   const runId = String(run);
   const { main, post } = await runMainAndPost({
     inputs: {
-      'aws-region': 'us-west-2',
-      'role-to-assume': ROLE_ARN,
-      'instance-profile': INSTANCE_PROFILE,
+      ...BUILD_INPUTS,
       name: 'fastpath',
       ...inputs,
     },
@@ -81,9 +79,7 @@ async function action(inputs: Record<string, string>) {
   });
   const instances = await emu.ec2.send(
     new DescribeInstancesCommand({
-      Filters: [
-        { Name: 'tag:bottlerocket-ebs-snapshot:run', Values: [`acme/platform/${runId}/1`] },
-      ],
+      Filters: runTagFilter(runId),
     }),
   );
   return {

@@ -7,12 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  INSTANCE_PROFILE,
-  ROLE_ARN,
-  startEmulator,
-  type Emulator,
-} from '../../test-support/emulator.js';
+import { BUILD_INPUTS, startEmulator, type Emulator } from '../../test-support/emulator.js';
 import {
   describeDenials,
   evaluateCalls,
@@ -71,9 +66,7 @@ function checkout(): string {
 function options(workspace: string, inputs: Record<string, string>) {
   return {
     inputs: {
-      'aws-region': 'us-west-2',
-      'role-to-assume': ROLE_ARN,
-      'instance-profile': INSTANCE_PROFILE,
+      ...BUILD_INPUTS,
       'github-token': 'ghs_testtoken123',
       'update-files': 'clusters/**/*.yaml\nkarpenter/nodeclasses/*.yaml',
       ...inputs,

@@ -16,12 +16,7 @@ import {
 import type { ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import {
-  INSTANCE_PROFILE,
-  ROLE_ARN,
-  startEmulator,
-  type Emulator,
-} from '../../test-support/emulator.js';
+import { BUILD_INPUTS, startEmulator, type Emulator } from '../../test-support/emulator.js';
 import { startFaultProxy, type FaultProxy } from '../../test-support/fault-proxy.js';
 import { REPO_ROOT, runMainAndPost, runStep } from '../../test-support/runner.js';
 
@@ -52,9 +47,7 @@ function job() {
     runId,
     options: {
       inputs: {
-        'aws-region': 'us-west-2',
-        'role-to-assume': ROLE_ARN,
-        'instance-profile': INSTANCE_PROFILE,
+        ...BUILD_INPUTS,
         images: PAUSE,
       },
       // EC2 through the proxy; everything else straight to the emulator.

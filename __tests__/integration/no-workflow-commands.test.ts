@@ -11,12 +11,7 @@ import { DescribeInstancesCommand } from '@aws-sdk/client-ec2';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  INSTANCE_PROFILE,
-  ROLE_ARN,
-  startEmulator,
-  type Emulator,
-} from '../../test-support/emulator.js';
+import { BUILD_INPUTS, startEmulator, type Emulator } from '../../test-support/emulator.js';
 import { startFaultProxy, type FaultProxy } from '../../test-support/fault-proxy.js';
 import { REPO_ROOT, runMainAndPost } from '../../test-support/runner.js';
 import { workflowCommands, type WorkflowCommand } from '../../test-support/workflow-commands.js';
@@ -60,9 +55,7 @@ function injected(commands: WorkflowCommand[]): WorkflowCommand[] {
 function job(inputs: Record<string, string>, workspace: string, runId: string) {
   return {
     inputs: {
-      'aws-region': 'us-west-2',
-      'role-to-assume': ROLE_ARN,
-      'instance-profile': INSTANCE_PROFILE,
+      ...BUILD_INPUTS,
       ...inputs,
     },
     env: {

@@ -10,12 +10,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/glo
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createProxy, type ProxyServer } from 'proxy';
-import {
-  INSTANCE_PROFILE,
-  ROLE_ARN,
-  startEmulator,
-  type Emulator,
-} from '../../test-support/emulator.js';
+import { BUILD_INPUTS, startEmulator, type Emulator } from '../../test-support/emulator.js';
 import {
   registryAvailable,
   startRegistry,
@@ -68,9 +63,7 @@ async function action(env: Record<string, string>) {
   run++;
   return runMainAndPost({
     inputs: {
-      'aws-region': 'us-west-2',
-      'role-to-assume': ROLE_ARN,
-      'instance-profile': INSTANCE_PROFILE,
+      ...BUILD_INPUTS,
       name: 'proxied',
       images: image,
     },

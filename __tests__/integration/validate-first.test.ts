@@ -11,8 +11,8 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  INSTANCE_PROFILE,
-  ROLE_ARN,
+  BUILD_INPUTS,
+  runTagFilter,
   startEmulator,
   type Emulator,
 } from '../../test-support/emulator.js';
@@ -56,9 +56,7 @@ async function attempt(dir: string, inputs: Record<string, string>) {
   const oidcBefore = emu.oidc.audiences.length;
   const { main, post } = await runMainAndPost({
     inputs: {
-      'aws-region': 'us-west-2',
-      'role-to-assume': ROLE_ARN,
-      'instance-profile': INSTANCE_PROFILE,
+      ...BUILD_INPUTS,
       images: PAUSE,
       ...inputs,
     },
@@ -72,9 +70,7 @@ async function attempt(dir: string, inputs: Record<string, string>) {
   });
   const instances = await emu.ec2.send(
     new DescribeInstancesCommand({
-      Filters: [
-        { Name: 'tag:bottlerocket-ebs-snapshot:run', Values: [`acme/platform/${runId}/1`] },
-      ],
+      Filters: runTagFilter(runId),
     }),
   );
   return {
