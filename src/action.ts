@@ -28,7 +28,7 @@ import { webIdentityCredentials } from './credentials.js';
 import { ActionError, describeFailure, errorMessage, InputError } from './errors.js';
 import { jsonListWithin, summaryWithin } from './limits.js';
 import {
-  parseActionInputs,
+  parseAllActionInputs,
   parseAwsInputs,
   type ActionConfig,
   type BuildConfig,
@@ -212,7 +212,7 @@ export async function runMain(rt: ActionRuntime): Promise<void> {
   const { logger } = rt;
   let parsed;
   try {
-    parsed = parseActionInputs((name) => rt.getInput(name));
+    parsed = parseAllActionInputs((name) => rt.getInput(name));
   } catch (error) {
     rt.setFailed(errorMessage(error));
     return;

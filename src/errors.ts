@@ -16,6 +16,14 @@ export class InputError extends Error {
   }
 }
 
+/** Several bad input values, each named; reported together so one run shows them all. */
+export class InputErrors extends InputError {
+  constructor(readonly errors: readonly InputError[]) {
+    super(errors[0]?.input ?? 'inputs', '');
+    this.message = `${errors.length} inputs are wrong:\n${errors.map((e) => `- ${e.message}`).join('\n')}`;
+  }
+}
+
 /** A failure with a known cause and an actionable message (AWS, GitHub, the builder). */
 export class ActionError extends Error {
   override readonly name = 'ActionError';

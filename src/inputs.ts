@@ -4,7 +4,7 @@
  * any AWS call is made.
  */
 import { createHash } from 'node:crypto';
-import { InputError } from './errors.js';
+import { InputError, InputErrors } from './errors.js';
 import {
   checkShareable,
   validateDistributionConfig,
@@ -694,4 +694,46 @@ export function parseActionInputs(get: InputReader): { config: ActionConfig; war
   };
   if (update) config.update = update;
   return { config, warnings };
+}
+
+/**
+ * Values that stand in for a bad input while the rest are checked: one that keeps the run's mode
+ * (build, promotion, janitor) and satisfies what is required. Any other bad input stands in as
+ * unset (its default).
+ */
+const STAND_INS: Readonly<Record<string, string>> = {
+  images: 'public.ecr.aws/bottlerocket-ebs-snapshot/stand-in:1',
+  'aws-region': 'us-east-1',
+  'instance-profile': 'stand-in',
+  'snapshot-id': 'snap-00000000',
+  [JANITOR_INPUT]: '2h',
+};
+
+/**
+ * parseActionInputs, reporting every bad input at once: each time an input is refused it is
+ * replaced by a stand-in and the inputs are read again, until they pass or the same input is
+ * refused twice (its error depends on another one's). One bad input is reported as it was;
+ * several as InputErrors. Reading inputs is pure, so the rounds cost nothing.
+ */
+export function parseAllActionInputs(get: InputReader): ReturnType<typeof parseActionInputs> {
+  const refused: InputError[] = [];
+  const standIns = new Map<string, string>();
+  const reader: InputReader = (name) => standIns.get(name) ?? get(name);
+  // Bounded by the number of inputs (each is refused at most once); action.yml has about 50.
+  for (let round = 0; round < 100; round++) {
+    try {
+      const parsed = parseActionInputs(reader);
+      if (refused.length === 0) return parsed;
+      break;
+    } catch (error) {
+      if (!(error instanceof InputError) || standIns.has(error.input)) {
+        if (refused.length === 0) throw error;
+        break;
+      }
+      refused.push(error);
+      standIns.set(error.input, STAND_INS[error.input] ?? '');
+    }
+  }
+  if (refused.length === 1 && refused[0]) throw refused[0];
+  throw new InputErrors(refused);
 }

@@ -1,6 +1,11 @@
 import { describe, expect, it } from '@jest/globals';
-import { InputError } from '../../src/errors.js';
-import { parseActionInputs, parseInputs, parseTags } from '../../src/inputs.js';
+import { InputError, InputErrors } from '../../src/errors.js';
+import {
+  parseActionInputs,
+  parseAllActionInputs,
+  parseInputs,
+  parseTags,
+} from '../../src/inputs.js';
 
 const BASE: Record<string, string> = {
   images: 'busybox',
@@ -359,5 +364,50 @@ describe('distribution inputs', () => {
     const error = refusalOf(() => parseAction(inputs));
     expect(error.input).toBe(input);
     expect(error.message).toContain(text);
+  });
+});
+
+describe('parseAllActionInputs', () => {
+  const all = (inputs: Record<string, string>, base = BASE) => {
+    const merged = { ...base, ...inputs };
+    return () => parseAllActionInputs((name) => merged[name] ?? '');
+  };
+
+  it('reports every bad input at once, each named, in one error', () => {
+    const error = refusalOf(
+      all({
+        images: 'busybox:1; rm -rf /',
+        'volume-size': '5',
+        platforms: 'windows/amd64',
+        'pull-concurrency': '900',
+      }),
+    );
+    expect(error).toBeInstanceOf(InputErrors);
+    const names = (error as InputErrors).errors.map((e) => e.input).sort();
+    expect(names).toEqual(['images', 'platforms', 'pull-concurrency', 'volume-size']);
+    expect(error.message).toMatch(/^4 inputs are wrong:\n- Input '/);
+    for (const name of names) expect(error.message).toContain(`- Input '${name}':`);
+  });
+
+  it('reports a missing required input with the others', () => {
+    const error = refusalOf(all({ 'volume-size': '5' }, { images: 'busybox' }));
+    const names = (error as InputErrors).errors.map((e) => e.input).sort();
+    expect(names).toEqual(['aws-region', 'instance-profile', 'volume-size']);
+  });
+
+  it('reports one bad input exactly as before', () => {
+    const one = refusalOf(all({ 'volume-size': '5' }));
+    expect(one).not.toBeInstanceOf(InputErrors);
+    expect(one.message).toBe(refusalOf(() => parseAction({ 'volume-size': '5' })).message);
+  });
+
+  it('adds no error that only the stand-in of another caused (promotion stays promotion)', () => {
+    const error = refusalOf(all({ images: '', 'snapshot-id': 'snap-nope' }));
+    expect(error.input).toBe('snapshot-id');
+    expect(error).not.toBeInstanceOf(InputErrors);
+  });
+
+  it('passes good inputs through unchanged', () => {
+    expect(all({})().config).toEqual(parseAction({}));
   });
 });
