@@ -54,13 +54,13 @@ import {
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { mockClient } from 'aws-sdk-client-mock';
 import { parseArgs } from 'node:util';
-import { buildSnapshot, type BuildResult } from '../src/build.js';
-import { buildKey } from '../src/build-key.js';
-import { VirtualClock } from '../src/clock.js';
-import { parseInputs, type BuildConfig } from '../src/inputs.js';
-import { MemoryLogger } from '../src/logger.js';
-import type { ResolvedImage } from '../src/registry-digest.js';
-import { formatDuration } from '../src/wait.js';
+import { buildSnapshot, type BuildResult } from '../src/build/index.js';
+import { buildKey } from '../src/cache/build-key.js';
+import { VirtualClock } from '../src/core/clock.js';
+import { parseInputs, type BuildConfig } from '../src/action/inputs.js';
+import { MemoryLogger } from '../src/core/logger.js';
+import type { ResolvedImage } from '../src/cache/registry/index.js';
+import { formatDuration } from '../src/core/wait.js';
 import { sdkClients } from '../test-support/aws-mocks.js';
 import { successfulPullReport } from '../test-support/instance-sim.js';
 

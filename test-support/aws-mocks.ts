@@ -29,8 +29,8 @@ import {
 import { ECRClient } from '@aws-sdk/client-ecr';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { mockClient, type AwsClientStub } from 'aws-sdk-client-mock';
-import type { AwsClients } from '../src/aws-clients.js';
-import type { Clock } from '../src/clock.js';
+import type { AwsClients } from '../src/aws/clients.js';
+import type { Clock } from '../src/core/clock.js';
 import { runScript, simulatedInstance, type StubImage } from './instance-sim.js';
 
 export const INSTANCE_ID = 'i-0123456789abcdef0';

@@ -18,7 +18,7 @@ import {
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { bottlerocketAmiParameter } from '../src/ami.js';
+import { bottlerocketAmiParameter } from '../src/build/ami.js';
 import { startCountingProxy, type ApiCall, type CountingProxy } from './counting-proxy.js';
 import type { CallFacts } from './iam-authorization.js';
 import { registryFixture, STUB_DIR, type StubImage } from './instance-sim.js';

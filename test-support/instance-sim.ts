@@ -8,7 +8,7 @@ import { mkdtempSync, writeFileSync, mkdirSync, rmSync, readFileSync, existsSync
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { REPORT_PREFIX } from '../src/instance-script.js';
+import { REPORT_PREFIX } from '../src/build/instance-script.js';
 
 export const STUB_DIR = resolve(dirname(fileURLToPath(import.meta.url)), 'instance');
 

@@ -18,13 +18,13 @@ import {
   EC2Client,
   RunInstancesCommand,
 } from '@aws-sdk/client-ec2';
-import { CheckpointChain, DEFAULT_CHECKPOINT_POLICY } from '../../src/checkpoints.js';
-import { sweepInvocation } from '../../src/cleanup.js';
-import { systemClock } from '../../src/clock.js';
-import type { RunContext } from '../../src/run-context.js';
-import { listOwnSnapshots } from '../../src/snapshot.js';
-import { MemoryLogger } from '../../src/logger.js';
-import { invocationTags, runTags, TAG_LINEAGE, TAG_ROLE, toTagList } from '../../src/tags.js';
+import { CheckpointChain, DEFAULT_CHECKPOINT_POLICY } from '../../src/build/checkpoints.js';
+import { sweepInvocation } from '../../src/build/cleanup.js';
+import { systemClock } from '../../src/core/clock.js';
+import type { RunContext } from '../../src/config/run-context.js';
+import { listOwnSnapshots } from '../../src/aws/snapshots.js';
+import { MemoryLogger } from '../../src/core/logger.js';
+import { invocationTags, runTags, TAG_LINEAGE, TAG_ROLE, toTagList } from '../../src/aws/tags.js';
 import { startMoto, type Moto } from '../../test-support/moto.js';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';

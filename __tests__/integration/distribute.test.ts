@@ -30,16 +30,16 @@ import {
   type Tag,
 } from '@aws-sdk/client-ec2';
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
-import { VirtualClock } from '../../src/clock.js';
+import { VirtualClock } from '../../src/core/clock.js';
 import {
   checkEncryptionByDefault,
   distributeSnapshot,
   TAG_SOURCE,
   type DistributionConfig,
-} from '../../src/distribute.js';
-import { MemoryLogger } from '../../src/logger.js';
-import { applyRetention } from '../../src/retention.js';
-import { TAG_LINEAGE, TAG_REPOSITORY } from '../../src/tags.js';
+} from '../../src/distribution/index.js';
+import { MemoryLogger } from '../../src/core/logger.js';
+import { applyRetention } from '../../src/cache/retention.js';
+import { TAG_LINEAGE, TAG_REPOSITORY } from '../../src/aws/tags.js';
 import { startMoto, type Moto } from '../../test-support/moto.js';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';

@@ -14,13 +14,13 @@ import { cp, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { existsSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { parseImageReference } from '../../src/image-ref.js';
-import type { Platform } from '../../src/inputs.js';
+import { parseImageReference } from '../../src/config/image-ref.js';
+import type { Platform } from '../../src/action/inputs.js';
 import {
   parseScriptReport,
   renderInstanceScript,
   type ScriptPlan,
-} from '../../src/instance-script.js';
+} from '../../src/build/instance-script.js';
 import {
   builderHostEnv,
   parseImageList,

@@ -15,10 +15,10 @@ import {
   EC2Client,
   RunInstancesCommand,
 } from '@aws-sdk/client-ec2';
-import { VirtualClock } from '../../src/clock.js';
-import { cleanUpOlderThan } from '../../src/janitor.js';
-import { MemoryLogger } from '../../src/logger.js';
-import { runTags, TAG_ROLE, toTagList } from '../../src/tags.js';
+import { VirtualClock } from '../../src/core/clock.js';
+import { cleanUpOlderThan } from '../../src/build/janitor.js';
+import { MemoryLogger } from '../../src/core/logger.js';
+import { runTags, TAG_ROLE, toTagList } from '../../src/aws/tags.js';
 import { INSTANCE_PROFILE, ROLE_ARN, startEmulator } from '../../test-support/emulator.js';
 import { startMoto, type Moto } from '../../test-support/moto.js';
 import { runMainAndPost } from '../../test-support/runner.js';

@@ -1,20 +1,20 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { getOctokit } from '@actions/github';
-import { ActionError } from '../../src/errors.js';
-import { MemoryLogger } from '../../src/logger.js';
+import { ActionError } from '../../src/core/errors.js';
+import { MemoryLogger } from '../../src/core/logger.js';
 import {
   createOrUpdatePullRequest,
   gitBlobSha,
   STAGING_BRANCH_SUFFIX,
   type Octokit,
   type PullRequestRequest,
-} from '../../src/pull-request.js';
+} from '../../src/cluster-update/pull-request/index.js';
 import {
   escapeCell,
   MAX_BODY_CHARS,
   renderPullRequestBody,
   type PullRequestBodyData,
-} from '../../src/pull-request-body.js';
+} from '../../src/cluster-update/pull-request/body.js';
 import {
   startGitHubFake,
   type GitHubFake,

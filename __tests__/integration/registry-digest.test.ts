@@ -6,17 +6,17 @@
  * script installs it with `apt-get install -y docker-registry`.
  */
 import { afterAll, beforeAll, expect, it, jest } from '@jest/globals';
-import { VirtualClock } from '../../src/clock.js';
-import { parseImageReference } from '../../src/image-ref.js';
-import type { Platform } from '../../src/inputs.js';
-import { MemoryLogger } from '../../src/logger.js';
+import { VirtualClock } from '../../src/core/clock.js';
+import { parseImageReference } from '../../src/config/image-ref.js';
+import type { Platform } from '../../src/action/inputs.js';
+import { MemoryLogger } from '../../src/core/logger.js';
 import {
   MediaTypes,
   RegistryError,
   resolveImage,
   resolveImages,
   type RegistryDeps,
-} from '../../src/registry-digest.js';
+} from '../../src/cache/registry/index.js';
 import { freePort, startRegistry, type TestRegistry } from '../../test-support/registry.js';
 import { unavailable } from '../../test-support/components.js';
 import { rejectionOf } from '../../test-support/rejection.js';

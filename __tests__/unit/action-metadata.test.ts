@@ -3,7 +3,7 @@ import { describe, expect, it } from '@jest/globals';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { parseActionInputs } from '../../src/inputs.js';
+import { parseActionInputs } from '../../src/action/inputs.js';
 import { OPERATIONS } from '../../test-support/iam-authorization.js';
 import { REPO_ROOT } from '../../test-support/runner.js';
 
@@ -45,7 +45,8 @@ describe('action.yml', () => {
   });
 
   it('declares every output the code sets', () => {
-    const source = readdirSync(join(REPO_ROOT, 'src'))
+    // Every module, in every folder of src/ (a move into a folder must not hide one).
+    const source = readdirSync(join(REPO_ROOT, 'src'), { recursive: true, encoding: 'utf8' })
       .filter((f) => f.endsWith('.ts'))
       .map((f) => readFileSync(join(REPO_ROOT, 'src', f), 'utf8'))
       .join('\n');

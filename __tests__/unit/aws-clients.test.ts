@@ -6,14 +6,14 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { DescribeSnapshotsCommand } from '@aws-sdk/client-ec2';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createAwsClients, resourceOf, retryDelayMs } from '../../src/aws-clients.js';
+import { createAwsClients, resourceOf, retryDelayMs } from '../../src/aws/clients.js';
 import {
   AbortedError,
   ActionError,
   awsCallOf,
   describeFailure,
   recordAwsCall,
-} from '../../src/errors.js';
+} from '../../src/core/errors.js';
 import { rejectionOf } from '../../test-support/rejection.js';
 
 let server: Server;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
-import { buildKey } from '../../src/build-key.js';
-import { parseInputs, type BuildConfig, type Platform } from '../../src/inputs.js';
-import type { ResolvedImage } from '../../src/registry-digest.js';
+import { buildKey } from '../../src/cache/build-key.js';
+import { parseInputs, type BuildConfig, type Platform } from '../../src/action/inputs.js';
+import type { ResolvedImage } from '../../src/cache/registry/index.js';
 
 function config(inputs: Record<string, string> = {}): BuildConfig {
   const all: Record<string, string> = {

@@ -22,11 +22,11 @@ import {
   STATE_INSTANCE_IDS,
   STATE_PENDING_SNAPSHOT,
   type BuildDeps,
-} from '../../src/build.js';
-import { VirtualClock } from '../../src/clock.js';
-import { MAX_USER_TAGS, parseInputs, type BuildConfig } from '../../src/inputs.js';
-import { MemoryLogger } from '../../src/logger.js';
-import type { RunContext } from '../../src/run-context.js';
+} from '../../src/build/index.js';
+import { VirtualClock } from '../../src/core/clock.js';
+import { MAX_USER_TAGS, parseInputs, type BuildConfig } from '../../src/action/inputs.js';
+import { MemoryLogger } from '../../src/core/logger.js';
+import type { RunContext } from '../../src/config/run-context.js';
 import {
   AMI_ARM,
   CHECKPOINT_PREFIX,
@@ -37,9 +37,9 @@ import {
   type MockedAws,
 } from '../../test-support/aws-mocks.js';
 import { successfulPullReport, type StubImage } from '../../test-support/instance-sim.js';
-import { buildSummary } from '../../src/summary.js';
-import { buildKey } from '../../src/build-key.js';
-import type { ResolveResult } from '../../src/registry-digest.js';
+import { buildSummary } from '../../src/reporting/summary.js';
+import { buildKey } from '../../src/cache/build-key.js';
+import type { ResolveResult } from '../../src/cache/registry/index.js';
 import { rejectionOf } from '../../test-support/rejection.js';
 
 const PAUSE = 'public.ecr.aws/eks-distro/kubernetes/pause:3.2';

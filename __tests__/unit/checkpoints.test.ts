@@ -10,10 +10,10 @@ import {
   CheckpointChain,
   DEFAULT_CHECKPOINT_POLICY,
   type CheckpointPolicy,
-} from '../../src/checkpoints.js';
-import { VirtualClock } from '../../src/clock.js';
-import { AbortedError } from '../../src/errors.js';
-import { MemoryLogger } from '../../src/logger.js';
+} from '../../src/build/checkpoints.js';
+import { VirtualClock } from '../../src/core/clock.js';
+import { AbortedError } from '../../src/core/errors.js';
+import { MemoryLogger } from '../../src/core/logger.js';
 
 const ec2 = mockClient(EC2Client);
 afterEach(() => {

@@ -5,13 +5,13 @@ import {
   STSClient,
 } from '@aws-sdk/client-sts';
 import { mockClient } from 'aws-sdk-client-mock';
-import { VirtualClock } from '../../src/clock.js';
+import { VirtualClock } from '../../src/core/clock.js';
 import {
   checkCallerIdentity,
   webIdentityCredentials,
   type WebIdentityDeps,
-} from '../../src/credentials.js';
-import { MemoryLogger } from '../../src/logger.js';
+} from '../../src/aws/credentials.js';
+import { MemoryLogger } from '../../src/core/logger.js';
 
 const ROLE = 'arn:aws:iam::123456789012:role/snapshot-builder';
 const config = {

@@ -15,7 +15,7 @@ import {
 } from '@aws-sdk/client-ec2';
 import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient, type AwsClientStub } from 'aws-sdk-client-mock';
-import { VirtualClock } from '../../src/clock.js';
+import { VirtualClock } from '../../src/core/clock.js';
 import {
   checkEncryptionByDefault,
   checkShareable,
@@ -27,10 +27,10 @@ import {
   type DistributionConfig,
   type DistributionDeps,
   type ShareCheckConfig,
-} from '../../src/distribute.js';
-import { AbortedError, ActionError, InputError } from '../../src/errors.js';
-import { MemoryLogger } from '../../src/logger.js';
-import { TAG_REPOSITORY, TAG_RUN } from '../../src/tags.js';
+} from '../../src/distribution/index.js';
+import { AbortedError, ActionError, InputError } from '../../src/core/errors.js';
+import { MemoryLogger } from '../../src/core/logger.js';
+import { TAG_REPOSITORY, TAG_RUN } from '../../src/aws/tags.js';
 import { rejectionOf } from '../../test-support/rejection.js';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';

@@ -1,11 +1,11 @@
 import { describe, expect, it } from '@jest/globals';
-import { InputError, InputErrors } from '../../src/errors.js';
+import { InputError, InputErrors } from '../../src/core/errors.js';
 import {
   parseActionInputs,
   parseAllActionInputs,
   parseInputs,
   parseTags,
-} from '../../src/inputs.js';
+} from '../../src/action/inputs.js';
 
 const BASE: Record<string, string> = {
   images: 'busybox',

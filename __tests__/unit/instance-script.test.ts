@@ -4,7 +4,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseImageReference } from '../../src/image-ref.js';
+import { parseImageReference } from '../../src/config/image-ref.js';
 import {
   needsEcrAuth,
   parseScriptReport,
@@ -13,8 +13,8 @@ import {
   shellQuote,
   storageName,
   type ScriptPlan,
-} from '../../src/instance-script.js';
-import type { Platform } from '../../src/inputs.js';
+} from '../../src/build/instance-script.js';
+import type { Platform } from '../../src/action/inputs.js';
 import {
   runScript,
   seedImage,

@@ -1,4 +1,4 @@
-// src/proxy.ts: the SDK's agent routes each request by HTTPS_PROXY / HTTP_PROXY / NO_PROXY,
+// src/core/proxy.ts: the SDK's agent routes each request by HTTPS_PROXY / HTTP_PROXY / NO_PROXY,
 // through a real CONNECT proxy (the `proxy` package) on loopback to an HTTPS server with a
 // certificate made by the openssl CLI; nothing is proxied when no proxy is set.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
@@ -15,7 +15,7 @@ import {
   proxyConfigured,
   proxyFetch,
   proxyRequestHandler,
-} from '../../src/proxy.js';
+} from '../../src/core/proxy.js';
 import { describeWith } from '../../test-support/requires.js';
 
 const openssl = spawnSync('openssl', ['version']).status === 0;

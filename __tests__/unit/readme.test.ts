@@ -71,9 +71,9 @@ describe('README tables', () => {
 });
 
 describe('README "How it works"', () => {
-  /** The phase titles src/build.ts logs as `[n/8] title`, a template's `${...}` as a wildcard. */
+  /** The phase titles src/build/index.ts logs as `[n/8] title`, a template's `${...}` as a wildcard. */
   function phaseTitles(): Array<[number, RegExp]> {
-    const source = readFileSync(join(ROOT, 'src/build.ts'), 'utf8');
+    const source = readFileSync(join(ROOT, 'src/build/index.ts'), 'utf8');
     const calls = [...source.matchAll(/\.phase\(\s*(\d+),\s*(['`])((?:(?!\2).)*)\2/gs)];
     return calls.map(([, n, , title]) => {
       const parts = (title ?? '').split(/\$\{[^}]*\}/);

@@ -5,11 +5,11 @@ import { afterEach, describe, expect, it } from '@jest/globals';
 import { createHash } from 'node:crypto';
 import { ECRClient, GetAuthorizationTokenCommand } from '@aws-sdk/client-ecr';
 import { mockClient } from 'aws-sdk-client-mock';
-import { VirtualClock } from '../../src/clock.js';
-import { AbortedError } from '../../src/errors.js';
-import { parseImageReference } from '../../src/image-ref.js';
-import type { Platform } from '../../src/inputs.js';
-import { MemoryLogger } from '../../src/logger.js';
+import { VirtualClock } from '../../src/core/clock.js';
+import { AbortedError } from '../../src/core/errors.js';
+import { parseImageReference } from '../../src/config/image-ref.js';
+import type { Platform } from '../../src/action/inputs.js';
+import { MemoryLogger } from '../../src/core/logger.js';
 import {
   ecrCredentials,
   isLoopbackHost,
@@ -21,9 +21,9 @@ import {
   resolveImage,
   resolveImages,
   type RegistryDeps,
-} from '../../src/registry-digest.js';
-import { parseChallenge, registryMessage } from '../../src/registry/client.js';
-import { platformMatches, selectPlatform } from '../../src/registry/manifest.js';
+} from '../../src/cache/registry/index.js';
+import { parseChallenge, registryMessage } from '../../src/cache/registry/client.js';
+import { platformMatches, selectPlatform } from '../../src/cache/registry/manifest.js';
 import { rejectionOf } from '../../test-support/rejection.js';
 
 const BOTH: Platform[] = ['linux/amd64', 'linux/arm64'];

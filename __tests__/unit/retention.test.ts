@@ -13,10 +13,10 @@ import {
   type Snapshot,
 } from '@aws-sdk/client-ec2';
 import { mockClient, type AwsClientStub } from 'aws-sdk-client-mock';
-import { AbortedError, ActionError, InputError } from '../../src/errors.js';
-import { MemoryLogger } from '../../src/logger.js';
-import { applyRetention, planRetention, type RetentionParams } from '../../src/retention.js';
-import { TAG_LINEAGE, TAG_REPOSITORY, TAG_STATE } from '../../src/tags.js';
+import { AbortedError, ActionError, InputError } from '../../src/core/errors.js';
+import { MemoryLogger } from '../../src/core/logger.js';
+import { applyRetention, planRetention, type RetentionParams } from '../../src/cache/retention.js';
+import { TAG_LINEAGE, TAG_REPOSITORY, TAG_STATE } from '../../src/aws/tags.js';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 

@@ -1,14 +1,14 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { CreateSnapshotCommand, DescribeSnapshotsCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { mockClient } from 'aws-sdk-client-mock';
-import { VirtualClock } from '../../src/clock.js';
-import { MemoryLogger } from '../../src/logger.js';
+import { VirtualClock } from '../../src/core/clock.js';
+import { MemoryLogger } from '../../src/core/logger.js';
 import {
   createSnapshot,
   MAX_DESCRIPTION,
   snapshotDescription,
   waitForSnapshot,
-} from '../../src/snapshot.js';
+} from '../../src/aws/snapshots.js';
 
 const ec2 = mockClient(EC2Client);
 afterEach(() => {

@@ -1,6 +1,6 @@
 /** How distribution reports AWS failures: cancellation apart, with the error's name, and KMS hints. */
-import { abortReason } from '../clock.js';
-import { AbortedError, awsErrorName, errorMessage } from '../errors.js';
+import { abortReason } from '../core/clock.js';
+import { AbortedError, awsErrorName, errorMessage } from '../core/errors.js';
 
 /** Rethrows cancellation as AbortedError, so it is never reported as an AWS failure. */
 export function rethrowIfAborted(error: unknown, signal: AbortSignal | undefined): void {
@@ -8,7 +8,7 @@ export function rethrowIfAborted(error: unknown, signal: AbortSignal | undefined
   if (error instanceof AbortedError) throw error;
 }
 
-export { describeAwsError } from '../errors.js';
+export { describeAwsError } from '../core/errors.js';
 
 export const KMS_PERMISSIONS =
   'kms:CreateGrant, kms:Encrypt, kms:Decrypt, kms:ReEncrypt*, kms:GenerateDataKey* and kms:DescribeKey';

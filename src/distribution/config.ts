@@ -2,7 +2,7 @@
  * What to do with a completed snapshot (the distribution inputs), and the pure
  * checks that refuse a bad configuration before anything is built.
  */
-import { InputError } from '../errors.js';
+import { InputError } from '../core/errors.js';
 
 /** Names of the inputs this module's messages refer to. */
 export const DISTRIBUTION_INPUTS = {

@@ -10,10 +10,10 @@ import {
   type Snapshot,
   type Tag,
 } from '@aws-sdk/client-ec2';
-import { ActionError, awsErrorName } from '../errors.js';
-import { MAX_DESCRIPTION, deleteSnapshot, listOwnSnapshots } from '../snapshot.js';
-import { RESERVED_TAG_PREFIX } from '../tags.js';
-import { pollUntil } from '../wait.js';
+import { ActionError, awsErrorName } from '../core/errors.js';
+import { MAX_DESCRIPTION, deleteSnapshot, listOwnSnapshots } from '../aws/snapshots.js';
+import { RESERVED_TAG_PREFIX } from '../aws/tags.js';
+import { pollUntil } from '../core/wait.js';
 import {
   KMS_PERMISSIONS,
   describeAwsError,

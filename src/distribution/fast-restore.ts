@@ -8,9 +8,9 @@ import {
   type DescribeFastSnapshotRestoreSuccessItem,
   type EC2Client,
 } from '@aws-sdk/client-ec2';
-import { collectPages } from '../aws-pages.js';
-import { ActionError } from '../errors.js';
-import { WaitTimeoutError, formatDuration, pollUntil } from '../wait.js';
+import { collectPages } from '../aws/pages.js';
+import { ActionError } from '../core/errors.js';
+import { WaitTimeoutError, formatDuration, pollUntil } from '../core/wait.js';
 import { describeAwsError, rethrowIfAborted } from './aws-errors.js';
 import { INPUT } from './config.js';
 import { remaining, type Run } from './run.js';

@@ -1,8 +1,8 @@
 /** One distribution in progress: its snapshot, configuration, clients and shared deadline. */
 import type { EC2Client } from '@aws-sdk/client-ec2';
 import type { SSMClient } from '@aws-sdk/client-ssm';
-import type { Clock } from '../clock.js';
-import type { Logger } from '../logger.js';
+import type { Clock } from '../core/clock.js';
+import type { Logger } from '../core/logger.js';
 import type { DistributionConfig } from './config.js';
 
 export interface DistributionResult {

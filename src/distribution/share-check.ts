@@ -8,7 +8,7 @@ import {
   GetEbsEncryptionByDefaultCommand,
   type EC2Client,
 } from '@aws-sdk/client-ec2';
-import { ActionError, InputError } from '../errors.js';
+import { ActionError, InputError } from '../core/errors.js';
 import { describeAwsError } from './aws-errors.js';
 import { INPUT } from './config.js';
 

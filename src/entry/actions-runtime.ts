@@ -3,11 +3,11 @@
  * the only place that imports @actions/*.
  */
 import * as core from '@actions/core';
-import { createAwsClients } from '../aws-clients.js';
-import { systemClock } from '../clock.js';
-import { commandSafe, commandSafeLogger, type Annotation, type Logger } from '../logger.js';
-import { proxyFetch } from '../proxy.js';
-import type { ActionRuntime } from '../runtime.js';
+import { createAwsClients } from '../aws/clients.js';
+import { systemClock } from '../core/clock.js';
+import { commandSafe, commandSafeLogger, type Annotation, type Logger } from '../core/logger.js';
+import { proxyFetch } from '../core/proxy.js';
+import type { ActionRuntime } from '../action/runtime.js';
 import { createOctokit } from './octokit.js';
 
 function properties(annotation?: Annotation): core.AnnotationProperties | undefined {

@@ -6,9 +6,9 @@ import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { link, mkdir, mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { ActionError } from '../../../src/errors.js';
-import { MemoryLogger } from '../../../src/logger.js';
-import { updateManifestFiles } from '../../../src/manifests/index.js';
+import { ActionError } from '../../../src/core/errors.js';
+import { MemoryLogger } from '../../../src/core/logger.js';
+import { updateManifestFiles } from '../../../src/cluster-update/manifests/index.js';
 import { rejectionOf } from '../../../test-support/rejection.js';
 import { NEW_SNAPSHOT, readFixture } from './fixture-cases.js';
 

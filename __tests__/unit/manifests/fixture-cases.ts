@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
-import type { RewriteOptions } from '../../../src/manifests/index.js';
+import type { RewriteOptions } from '../../../src/cluster-update/manifests/index.js';
 
 export const FIXTURES = path.resolve(
   path.dirname(fileURLToPath(import.meta.url)),

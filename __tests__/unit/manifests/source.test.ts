@@ -6,8 +6,11 @@ import {
   findTemplateMarker,
   lineEndAfter,
   renderScalar,
-} from '../../../src/manifests/source.js';
-import { ebsGiBFromQuantity, quantityToBytes } from '../../../src/manifests/quantity.js';
+} from '../../../src/cluster-update/manifests/source.js';
+import {
+  ebsGiBFromQuantity,
+  quantityToBytes,
+} from '../../../src/cluster-update/manifests/quantity.js';
 
 describe('detectEol', () => {
   it('picks the line ending most used', () => {

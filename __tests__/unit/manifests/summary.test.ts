@@ -1,9 +1,9 @@
 import { describe, expect, it } from '@jest/globals';
 import { parseDocument } from 'yaml';
-import type { BuildResult } from '../../../src/build.js';
-import type { ClusterUpdateResult } from '../../../src/cluster-update.js';
-import { eksctlSnippet, karpenterSnippet } from '../../../src/manifests/snippets.js';
-import { buildSummary, clusterUpdateSummary } from '../../../src/summary.js';
+import type { BuildResult } from '../../../src/build/index.js';
+import type { ClusterUpdateResult } from '../../../src/cluster-update/index.js';
+import { eksctlSnippet, karpenterSnippet } from '../../../src/cluster-update/manifests/snippets.js';
+import { buildSummary, clusterUpdateSummary } from '../../../src/reporting/summary.js';
 import { NEW_SNAPSHOT } from './fixture-cases.js';
 
 const BASE: ClusterUpdateResult = {

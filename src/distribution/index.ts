@@ -1,0 +1,195 @@
+/**
+ * What happens to a completed snapshot (freshly built or reused) before the run
+ * reports it: fast snapshot restore in chosen Availability Zones, copies to
+ * other regions, sharing with other accounts, and an SSM parameter naming the
+ * snapshot in every region that has one.
+ *
+ * Copies run in parallel; each region's copy is followed to `completed`, then
+ * shared, then published. Every wait goes through pollUntil on the injected
+ * clock and shares one deadline (`timeoutMs`). This module orchestrates; each
+ * part lives in src/distribution/ (config, share-check, fast-restore, copy,
+ * share, parameter).
+ */
+import type { Snapshot } from '@aws-sdk/client-ec2';
+import { abortReason } from '../core/clock.js';
+import {
+  AbortedError,
+  ActionError,
+  InputError,
+  awsErrorName,
+  errorMessage,
+} from '../core/errors.js';
+import { waitForSnapshot } from '../aws/snapshots.js';
+import { TAG_REPOSITORY } from '../aws/tags.js';
+import { rethrowIfAborted } from './aws-errors.js';
+import { validateDistributionConfig, type DistributionConfig } from './config.js';
+import { copyToRegion } from './copy.js';
+import { enableFastSnapshotRestore } from './fast-restore.js';
+import { publish } from './parameter.js';
+import { remaining, type DistributionDeps, type DistributionResult, type Run } from './run.js';
+import { share } from './share.js';
+
+export {
+  DISTRIBUTION_INPUTS,
+  validateDistributionConfig,
+  validateParameterName,
+  type DistributionConfig,
+} from './config.js';
+export { TAG_SOURCE } from './copy.js';
+export type { DistributionDeps, DistributionResult } from './run.js';
+export {
+  checkEncryptionByDefault,
+  checkShareable,
+  isDefaultEbsKey,
+  type EncryptionByDefault,
+  type ShareCheckConfig,
+} from './share-check.js';
+
+/** The source snapshot, followed to `completed` if it is not there yet. */
+async function completedSource(run: Run): Promise<Snapshot> {
+  const { deps } = run;
+  try {
+    return await waitForSnapshot(run.snapshotId, remaining(run), {
+      ec2: deps.ec2For(run.sourceRegion),
+      clock: deps.clock,
+      logger: deps.logger,
+      ...(deps.signal ? { signal: deps.signal } : {}),
+    });
+  } catch (error) {
+    rethrowIfAborted(error, deps.signal);
+    if (awsErrorName(error) === 'InvalidSnapshot.NotFound') {
+      throw new ActionError(
+        `Snapshot ${run.snapshotId} was not found in ${run.sourceRegion}, so it cannot be distributed.`,
+        { cause: error },
+      );
+    }
+    throw error;
+  }
+}
+
+/** Shares and publishes the snapshot of one region (the source or a copy). */
+async function finishRegion(
+  run: Run,
+  region: string,
+  snapshot: Snapshot,
+  result: DistributionResult,
+): Promise<void> {
+  const id = snapshot.SnapshotId ?? '';
+  if (run.config.shareWithAccounts.length > 0) {
+    await share(run, region, snapshot, run.deps.ec2For(region));
+  }
+  if (run.config.ssmParameterName !== undefined) {
+    const version = await publish(run, region, id);
+    result.parameters.push({
+      region,
+      name: run.config.ssmParameterName,
+      ...(version !== undefined ? { version } : {}),
+    });
+  }
+}
+
+/**
+ * Distributes a completed snapshot: FSR in the source region's AZs, copies in
+ * parallel, sharing and the SSM parameter in every region. Validates `config`
+ * first (InputError). On failure of any part, the other parts still finish,
+ * then one ActionError lists what failed; copies that did not complete are
+ * deleted, completed ones are kept (a later run reuses them via TAG_SOURCE).
+ */
+export async function distributeSnapshot(
+  snapshotId: string,
+  sourceRegion: string,
+  config: DistributionConfig,
+  deps: DistributionDeps,
+): Promise<DistributionResult> {
+  validateDistributionConfig(config, sourceRegion);
+  const copyRegions = [...new Set(config.copyToRegions)];
+  const shareWithAccounts = [...new Set(config.shareWithAccounts)];
+  const normalized: DistributionConfig = {
+    ...config,
+    copyToRegions: copyRegions,
+    shareWithAccounts,
+  };
+  const run: Run = {
+    snapshotId,
+    sourceRegion,
+    config: normalized,
+    deps,
+    deadline: deps.clock.now() + deps.timeoutMs,
+    repository: undefined,
+  };
+  const result: DistributionResult = {
+    snapshotIds: { [sourceRegion]: snapshotId },
+    shared: [],
+    parameters: [],
+    fastSnapshotRestore: [],
+  };
+
+  const source = await completedSource(run);
+  run.repository = source.Tags?.find((t) => t.Key === TAG_REPOSITORY)?.Value;
+
+  type Part = { label: string; promise: Promise<void> };
+  const parts: Part[] = [];
+  if (normalized.fastSnapshotRestoreAzs.length > 0) {
+    parts.push({
+      label: `fast snapshot restore in ${sourceRegion}`,
+      promise: enableFastSnapshotRestore(run).then((states) => {
+        result.fastSnapshotRestore = states;
+      }),
+    });
+  }
+  parts.push({
+    label: sourceRegion,
+    promise: finishRegion(run, sourceRegion, source, result),
+  });
+  for (const region of copyRegions) {
+    parts.push({
+      label: region,
+      promise: copyToRegion(run, region, source).then(async (copy) => {
+        result.snapshotIds[region] = copy.SnapshotId ?? '';
+        await finishRegion(run, region, copy, result);
+      }),
+    });
+  }
+
+  const settled = await Promise.allSettled(parts.map((p) => p.promise));
+  const failures: Array<{ label: string; error: unknown }> = [];
+  settled.forEach((outcome, i) => {
+    if (outcome.status === 'rejected') {
+      failures.push({ label: parts[i]?.label ?? '?', error: outcome.reason });
+    }
+  });
+  if (failures.length > 0) {
+    const aborted = failures.find((f) => f.error instanceof AbortedError);
+    if (aborted || deps.signal?.aborted) {
+      throw deps.signal?.aborted ? abortReason(deps.signal) : aborted?.error;
+    }
+    const copies = Object.entries(result.snapshotIds)
+      .filter(([region]) => region !== sourceRegion)
+      .map(([region, id]) => `${region}: ${id}`);
+    if (copies.length > 0) {
+      deps.logger.info(`Completed copies, kept for a later run to reuse: ${copies.join(', ')}.`);
+    }
+    const first = failures[0];
+    if (failures.length === 1 && first) {
+      const { error } = first;
+      if (error instanceof ActionError || error instanceof InputError) throw error;
+      throw new ActionError(`Distributing ${snapshotId} (${first.label}): ${errorMessage(error)}`, {
+        cause: error,
+      });
+    }
+    throw new ActionError(
+      `Distributing ${snapshotId} failed in ${failures.length} places: ` +
+        failures.map((f) => `[${f.label}] ${errorMessage(f.error)}`).join(' '),
+      { cause: first?.error },
+    );
+  }
+
+  if (shareWithAccounts.length > 0) result.shared = shareWithAccounts;
+  // A stable order: source first, then copies as listed.
+  const order = [sourceRegion, ...copyRegions];
+  result.parameters.sort((a, b) => order.indexOf(a.region) - order.indexOf(b.region));
+  result.snapshotIds = Object.fromEntries(
+    order.map((region) => [region, result.snapshotIds[region] ?? '']),
+  );
+  return result;
+}
