@@ -7,7 +7,13 @@
  * proxies: `calls` holds every AWS call the action made, with the tags of the resources
  * it names as they were at that moment, for the IAM evaluation (./iam-evaluate.ts).
  */
-import { DescribeImagesCommand, DescribeTagsCommand, EC2Client } from '@aws-sdk/client-ec2';
+import {
+  DescribeImagesCommand,
+  DescribeInstancesCommand,
+  DescribeTagsCommand,
+  EC2Client,
+  type Instance,
+} from '@aws-sdk/client-ec2';
 import {
   AddRoleToInstanceProfileCommand,
   CreateInstanceProfileCommand,
@@ -50,6 +56,12 @@ export const BUILD_INPUTS: Readonly<Record<string, string>> = {
 /** The run tag the action puts on what a run of the harness makes (acme/platform, attempt 1). */
 export function runTagFilter(runId: string): Array<{ Name: string; Values: string[] }> {
   return [{ Name: 'tag:bottlerocket-ebs-snapshot:run', Values: [`acme/platform/${runId}/1`] }];
+}
+
+/** The instances a run of the harness launched, in any state. */
+export async function instancesOfRun(ec2: EC2Client, runId: string): Promise<Instance[]> {
+  const out = await ec2.send(new DescribeInstancesCommand({ Filters: runTagFilter(runId) }));
+  return (out.Reservations ?? []).flatMap((r) => r.Instances ?? []);
 }
 
 export interface Emulator {

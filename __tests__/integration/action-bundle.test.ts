@@ -4,13 +4,14 @@
  * instance script with the instance stand-ins, an OIDC token endpoint.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { DescribeInstancesCommand, DescribeSnapshotsCommand } from '@aws-sdk/client-ec2';
+import { DescribeSnapshotsCommand } from '@aws-sdk/client-ec2';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import {
   BUILD_INPUTS,
+  instancesOfRun,
   runTagFilter,
   startEmulator,
   type Emulator,
@@ -74,14 +75,7 @@ function job(inputs: Record<string, string>, env: Record<string, string> = {}) {
   };
 }
 
-async function instancesOf(runId: string) {
-  const out = await emu.ec2.send(
-    new DescribeInstancesCommand({
-      Filters: runTagFilter(runId),
-    }),
-  );
-  return (out.Reservations ?? []).flatMap((r) => r.Instances ?? []);
-}
+const instancesOf = (runId: string) => instancesOfRun(emu.ec2, runId);
 
 async function liveInstancesOf(runId: string) {
   return (await instancesOf(runId)).filter((i) => i.State?.Name !== 'terminated');

@@ -6,15 +6,10 @@
  * changed, copies to other regions and retention, against moto.
  */
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
-import {
-  CreateTagsCommand,
-  DescribeInstancesCommand,
-  DescribeSnapshotsCommand,
-  EC2Client,
-} from '@aws-sdk/client-ec2';
+import { CreateTagsCommand, DescribeSnapshotsCommand, EC2Client } from '@aws-sdk/client-ec2';
 import {
   BUILD_INPUTS,
-  runTagFilter,
+  instancesOfRun,
   startEmulator,
   type Emulator,
 } from '../../test-support/emulator.js';
@@ -77,16 +72,7 @@ async function action(inputs: Record<string, string>) {
     env: { ...emu.env, GITHUB_RUN_ID: runId },
     timeoutMs: 90_000,
   });
-  const instances = await emu.ec2.send(
-    new DescribeInstancesCommand({
-      Filters: runTagFilter(runId),
-    }),
-  );
-  return {
-    main,
-    post,
-    instances: (instances.Reservations ?? []).flatMap((r) => r.Instances ?? []),
-  };
+  return { main, post, instances: await instancesOfRun(emu.ec2, runId) };
 }
 
 async function tagsOf(snapshotId: string, region = 'us-west-2') {

@@ -8,15 +8,17 @@
  * or none.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
-import {
-  DescribeInstancesCommand,
-  DescribeSnapshotsCommand,
-  DescribeVolumesCommand,
-} from '@aws-sdk/client-ec2';
+import { DescribeSnapshotsCommand, DescribeVolumesCommand } from '@aws-sdk/client-ec2';
 import type { ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { BUILD_INPUTS, startEmulator, type Emulator } from '../../test-support/emulator.js';
+import {
+  BUILD_INPUTS,
+  instancesOfRun,
+  runTagFilter,
+  startEmulator,
+  type Emulator,
+} from '../../test-support/emulator.js';
 import { startFaultProxy, type FaultProxy } from '../../test-support/fault-proxy.js';
 import { REPO_ROOT, runMainAndPost, runStep } from '../../test-support/runner.js';
 
@@ -57,26 +59,19 @@ function job() {
   };
 }
 
-const runFilter = (runId: string) => [
-  { Name: 'tag:bottlerocket-ebs-snapshot:run', Values: [`acme/platform/${runId}/1`] },
-];
-
-async function instancesOf(runId: string) {
-  const out = await emu.ec2.send(new DescribeInstancesCommand({ Filters: runFilter(runId) }));
-  return (out.Reservations ?? []).flatMap((r) => r.Instances ?? []);
-}
+const instancesOf = (runId: string) => instancesOfRun(emu.ec2, runId);
 
 /** What this run left behind: instances not terminated, every snapshot, available volumes. */
 async function leftBy(runId: string) {
   const instances = (await instancesOf(runId)).filter((i) => i.State?.Name !== 'terminated');
   const snapshots =
-    (await emu.ec2.send(new DescribeSnapshotsCommand({ Filters: runFilter(runId) }))).Snapshots ??
-    [];
+    (await emu.ec2.send(new DescribeSnapshotsCommand({ Filters: runTagFilter(runId) })))
+      .Snapshots ?? [];
   const volumes =
     (
       await emu.ec2.send(
         new DescribeVolumesCommand({
-          Filters: [...runFilter(runId), { Name: 'status', Values: ['available'] }],
+          Filters: [...runTagFilter(runId), { Name: 'status', Values: ['available'] }],
         }),
       )
     ).Volumes ?? [];

@@ -4,13 +4,14 @@
  * the inputs in a .env file as that tool takes them.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { DescribeInstancesCommand, DescribeSnapshotsCommand } from '@aws-sdk/client-ec2';
+import { DescribeSnapshotsCommand } from '@aws-sdk/client-ec2';
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   BUILD_INPUTS,
+  instancesOfRun,
   runTagFilter,
   startEmulator,
   type Emulator,
@@ -80,10 +81,7 @@ describe('@github/local-action', () => {
         .Snapshots ?? [];
     expect(snapshots.map((s) => s.State)).toEqual(['completed']);
     expect(output).toContain(snapshots[0]?.SnapshotId ?? 'no snapshot');
-    const reservations =
-      (await emu.ec2.send(new DescribeInstancesCommand({ Filters: runTagFilter('9901') })))
-        .Reservations ?? [];
-    const states = reservations.flatMap((r) => r.Instances ?? []).map((i) => i.State?.Name);
+    const states = (await instancesOfRun(emu.ec2, '9901')).map((i) => i.State?.Name);
     expect(states).toEqual(['terminated']);
   }, 150_000);
 });

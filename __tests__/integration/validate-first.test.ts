@@ -6,13 +6,12 @@
  * a file too big to read) fails at the start, having asked AWS nothing.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { DescribeInstancesCommand } from '@aws-sdk/client-ec2';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   BUILD_INPUTS,
-  runTagFilter,
+  instancesOfRun,
   startEmulator,
   type Emulator,
 } from '../../test-support/emulator.js';
@@ -68,17 +67,12 @@ async function attempt(dir: string, inputs: Record<string, string>) {
     },
     timeoutMs: 60_000,
   });
-  const instances = await emu.ec2.send(
-    new DescribeInstancesCommand({
-      Filters: runTagFilter(runId),
-    }),
-  );
   return {
     main,
     post,
     awsCalls: proxy.calls.length + emu.ssm.requests.length - ssmBefore,
     oidcRequests: emu.oidc.audiences.length - oidcBefore,
-    instances: (instances.Reservations ?? []).flatMap((r) => r.Instances ?? []),
+    instances: await instancesOfRun(emu.ec2, runId),
   };
 }
 
