@@ -56,11 +56,12 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { parseArgs } from 'node:util';
 import { buildSnapshot, type BuildResult } from '../src/build/index.js';
 import { buildKey } from '../src/cache/build-key.js';
-import { VirtualClock } from '../src/core/clock.js';
-import { parseInputs, type BuildConfig } from '../src/action/inputs.js';
-import { MemoryLogger } from '../src/core/logger.js';
+import { VirtualClock } from '../test-support/virtual-clock.js';
+import { parseInputs } from '../src/action/inputs.js';
+import type { BuildConfig } from '../src/config/types.js';
+import { MemoryLogger } from '../test-support/memory-logger.js';
 import type { ResolvedImage } from '../src/cache/registry/index.js';
-import { formatDuration } from '../src/core/wait.js';
+import { formatDuration } from '../src/core/format.js';
 import { sdkClients } from '../test-support/aws-mocks.js';
 import { successfulPullReport } from '../test-support/instance-sim.js';
 

@@ -19,7 +19,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { pack } from 'tar-stream';
-import type { Platform } from '../src/action/inputs.js';
+import type { Platform } from '../src/config/types.js';
 import { findComponent } from './components.js';
 import { freePort, startService } from './service-process.js';
 

@@ -23,7 +23,7 @@ import { sweepInvocation } from '../../src/build/cleanup.js';
 import { systemClock } from '../../src/core/clock.js';
 import type { RunContext } from '../../src/config/run-context.js';
 import { listOwnSnapshots } from '../../src/aws/snapshots.js';
-import { MemoryLogger } from '../../src/core/logger.js';
+import { MemoryLogger } from '../../test-support/memory-logger.js';
 import { invocationTags, runTags, TAG_LINEAGE, TAG_ROLE, toTagList } from '../../src/aws/tags.js';
 import { startMoto, type Moto } from '../../test-support/moto.js';
 

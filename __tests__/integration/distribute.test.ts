@@ -30,14 +30,14 @@ import {
   type Tag,
 } from '@aws-sdk/client-ec2';
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
-import { VirtualClock } from '../../src/core/clock.js';
+import { VirtualClock } from '../../test-support/virtual-clock.js';
 import {
   checkEncryptionByDefault,
   distributeSnapshot,
   TAG_SOURCE,
   type DistributionConfig,
 } from '../../src/distribution/index.js';
-import { MemoryLogger } from '../../src/core/logger.js';
+import { MemoryLogger } from '../../test-support/memory-logger.js';
 import { applyRetention } from '../../src/cache/retention.js';
 import { TAG_LINEAGE, TAG_REPOSITORY } from '../../src/aws/tags.js';
 import { startMoto, type Moto } from '../../test-support/moto.js';

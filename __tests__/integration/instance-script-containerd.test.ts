@@ -15,7 +15,7 @@ import { existsSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { parseImageReference } from '../../src/config/image-ref.js';
-import type { Platform } from '../../src/action/inputs.js';
+import type { Platform } from '../../src/config/types.js';
 import {
   parseScriptReport,
   renderInstanceScript,

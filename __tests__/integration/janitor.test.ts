@@ -15,9 +15,9 @@ import {
   EC2Client,
   RunInstancesCommand,
 } from '@aws-sdk/client-ec2';
-import { VirtualClock } from '../../src/core/clock.js';
+import { VirtualClock } from '../../test-support/virtual-clock.js';
 import { cleanUpOlderThan } from '../../src/build/janitor.js';
-import { MemoryLogger } from '../../src/core/logger.js';
+import { MemoryLogger } from '../../test-support/memory-logger.js';
 import { runTags, TAG_ROLE, toTagList } from '../../src/aws/tags.js';
 import { INSTANCE_PROFILE, ROLE_ARN, startEmulator } from '../../test-support/emulator.js';
 import { startMoto, type Moto } from '../../test-support/moto.js';

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { getOctokit } from '@actions/github';
 import { ActionError } from '../../src/core/errors.js';
-import { MemoryLogger } from '../../src/core/logger.js';
+import { MemoryLogger } from '../../test-support/memory-logger.js';
 import {
   createOrUpdatePullRequest,
   gitBlobSha,

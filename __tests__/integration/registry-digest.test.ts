@@ -6,10 +6,10 @@
  * script installs it with `apt-get install -y docker-registry`.
  */
 import { afterAll, beforeAll, expect, it, jest } from '@jest/globals';
-import { VirtualClock } from '../../src/core/clock.js';
+import { VirtualClock } from '../../test-support/virtual-clock.js';
 import { parseImageReference } from '../../src/config/image-ref.js';
-import type { Platform } from '../../src/action/inputs.js';
-import { MemoryLogger } from '../../src/core/logger.js';
+import type { Platform } from '../../src/config/types.js';
+import { MemoryLogger } from '../../test-support/memory-logger.js';
 import {
   MediaTypes,
   RegistryError,

@@ -7,13 +7,8 @@ import { DescribeSnapshotsCommand } from '@aws-sdk/client-ec2';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createAwsClients, resourceOf, retryDelayMs } from '../../src/aws/clients.js';
-import {
-  AbortedError,
-  ActionError,
-  awsCallOf,
-  describeFailure,
-  recordAwsCall,
-} from '../../src/core/errors.js';
+import { AbortedError, ActionError } from '../../src/core/errors.js';
+import { awsCallOf, describeFailure, recordAwsCall } from '../../src/aws/errors.js';
 import { rejectionOf } from '../../test-support/rejection.js';
 
 let server: Server;

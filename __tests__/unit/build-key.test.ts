@@ -1,6 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { buildKey } from '../../src/cache/build-key.js';
-import { parseInputs, type BuildConfig, type Platform } from '../../src/action/inputs.js';
+import { parseInputs } from '../../src/action/inputs.js';
+import type { BuildConfig, Platform } from '../../src/config/types.js';
 import type { ResolvedImage } from '../../src/cache/registry/index.js';
 
 function config(inputs: Record<string, string> = {}): BuildConfig {

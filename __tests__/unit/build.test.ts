@@ -23,9 +23,10 @@ import {
   STATE_PENDING_SNAPSHOT,
   type BuildDeps,
 } from '../../src/build/index.js';
-import { VirtualClock } from '../../src/core/clock.js';
-import { MAX_USER_TAGS, parseInputs, type BuildConfig } from '../../src/action/inputs.js';
-import { MemoryLogger } from '../../src/core/logger.js';
+import { VirtualClock } from '../../test-support/virtual-clock.js';
+import { MAX_USER_TAGS, parseInputs } from '../../src/action/inputs.js';
+import type { BuildConfig } from '../../src/config/types.js';
+import { MemoryLogger } from '../../test-support/memory-logger.js';
 import type { RunContext } from '../../src/config/run-context.js';
 import {
   AMI_ARM,

@@ -11,9 +11,9 @@ import {
   DEFAULT_CHECKPOINT_POLICY,
   type CheckpointPolicy,
 } from '../../src/build/checkpoints.js';
-import { VirtualClock } from '../../src/core/clock.js';
+import { VirtualClock } from '../../test-support/virtual-clock.js';
 import { AbortedError } from '../../src/core/errors.js';
-import { MemoryLogger } from '../../src/core/logger.js';
+import { MemoryLogger } from '../../test-support/memory-logger.js';
 
 const ec2 = mockClient(EC2Client);
 afterEach(() => {

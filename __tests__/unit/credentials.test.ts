@@ -5,13 +5,13 @@ import {
   STSClient,
 } from '@aws-sdk/client-sts';
 import { mockClient } from 'aws-sdk-client-mock';
-import { VirtualClock } from '../../src/core/clock.js';
+import { VirtualClock } from '../../test-support/virtual-clock.js';
 import {
   checkCallerIdentity,
   webIdentityCredentials,
   type WebIdentityDeps,
 } from '../../src/aws/credentials.js';
-import { MemoryLogger } from '../../src/core/logger.js';
+import { MemoryLogger } from '../../test-support/memory-logger.js';
 
 const ROLE = 'arn:aws:iam::123456789012:role/snapshot-builder';
 const config = {

@@ -15,7 +15,7 @@ import {
 } from '@aws-sdk/client-ec2';
 import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient, type AwsClientStub } from 'aws-sdk-client-mock';
-import { VirtualClock } from '../../src/core/clock.js';
+import { VirtualClock } from '../../test-support/virtual-clock.js';
 import {
   checkEncryptionByDefault,
   checkShareable,
@@ -29,7 +29,7 @@ import {
   type ShareCheckConfig,
 } from '../../src/distribution/index.js';
 import { AbortedError, ActionError, InputError } from '../../src/core/errors.js';
-import { MemoryLogger } from '../../src/core/logger.js';
+import { MemoryLogger } from '../../test-support/memory-logger.js';
 import { TAG_REPOSITORY, TAG_RUN } from '../../src/aws/tags.js';
 import { rejectionOf } from '../../test-support/rejection.js';
 

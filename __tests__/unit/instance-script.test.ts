@@ -14,7 +14,7 @@ import {
   storageName,
   type ScriptPlan,
 } from '../../src/build/instance-script.js';
-import type { Platform } from '../../src/action/inputs.js';
+import type { Platform } from '../../src/config/types.js';
 import {
   runScript,
   seedImage,

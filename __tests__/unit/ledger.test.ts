@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { createLedger, STATE_CREATES } from '../../src/build/ledger.js';
+import { createLedger, STATE_CREATES } from '../../src/aws/create-ledger.js';
 import { rejectionOf } from '../../test-support/rejection.js';
 
 function ledger() {

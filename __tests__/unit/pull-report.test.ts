@@ -17,9 +17,9 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { VirtualClock } from '../../src/core/clock.js';
+import { VirtualClock } from '../../test-support/virtual-clock.js';
 import { ActionError } from '../../src/core/errors.js';
-import { MemoryLogger } from '../../src/core/logger.js';
+import { MemoryLogger } from '../../test-support/memory-logger.js';
 import { fetchFullReport, MAX_PAGES, PAGE_CHARS } from '../../src/build/pull-report.js';
 import { rejectionOf } from '../../test-support/rejection.js';
 

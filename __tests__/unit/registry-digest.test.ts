@@ -5,11 +5,11 @@ import { afterEach, describe, expect, it } from '@jest/globals';
 import { createHash } from 'node:crypto';
 import { ECRClient, GetAuthorizationTokenCommand } from '@aws-sdk/client-ecr';
 import { mockClient } from 'aws-sdk-client-mock';
-import { VirtualClock } from '../../src/core/clock.js';
+import { VirtualClock } from '../../test-support/virtual-clock.js';
 import { AbortedError } from '../../src/core/errors.js';
 import { parseImageReference } from '../../src/config/image-ref.js';
-import type { Platform } from '../../src/action/inputs.js';
-import { MemoryLogger } from '../../src/core/logger.js';
+import type { Platform } from '../../src/config/types.js';
+import { MemoryLogger } from '../../test-support/memory-logger.js';
 import {
   ecrCredentials,
   isLoopbackHost,

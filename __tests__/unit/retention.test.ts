@@ -14,7 +14,7 @@ import {
 } from '@aws-sdk/client-ec2';
 import { mockClient, type AwsClientStub } from 'aws-sdk-client-mock';
 import { AbortedError, ActionError, InputError } from '../../src/core/errors.js';
-import { MemoryLogger } from '../../src/core/logger.js';
+import { MemoryLogger } from '../../test-support/memory-logger.js';
 import { applyRetention, planRetention, type RetentionParams } from '../../src/cache/retention.js';
 import { TAG_LINEAGE, TAG_REPOSITORY, TAG_STATE } from '../../src/aws/tags.js';
 

@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { CreateSnapshotCommand, DescribeSnapshotsCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { mockClient } from 'aws-sdk-client-mock';
-import { VirtualClock } from '../../src/core/clock.js';
-import { MemoryLogger } from '../../src/core/logger.js';
+import { VirtualClock } from '../../test-support/virtual-clock.js';
+import { MemoryLogger } from '../../test-support/memory-logger.js';
 import {
   createSnapshot,
   MAX_DESCRIPTION,

@@ -8,8 +8,8 @@ import {
   SSMClient,
 } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
-import { VirtualClock } from '../../src/core/clock.js';
-import { MemoryLogger } from '../../src/core/logger.js';
+import { VirtualClock } from '../../test-support/virtual-clock.js';
+import { MemoryLogger } from '../../test-support/memory-logger.js';
 import {
   commandComment,
   describeCommandFailure,

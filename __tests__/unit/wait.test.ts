@@ -3,8 +3,8 @@
  * fault, throttling, a 5xx) is tried again within a bounded window; any other error ends the wait.
  */
 import { describe, expect, it } from '@jest/globals';
-import { VirtualClock } from '../../src/core/clock.js';
-import { pollUntil, TRANSIENT_WINDOW_MS } from '../../src/core/wait.js';
+import { VirtualClock } from '../../test-support/virtual-clock.js';
+import { pollUntil, TRANSIENT_WINDOW_MS } from '../../src/aws/wait.js';
 import { rejectionOf } from '../../test-support/rejection.js';
 
 /** What Node's HTTP client throws when the connection drops (as the SDK passes it on). */

@@ -21,20 +21,25 @@ import {
 } from '../build/index.js';
 import { sweepInvocation, SWEEP_TIMEOUT_MS, type SweepResult } from '../build/cleanup.js';
 import { cleanUpOlderThan } from '../build/janitor.js';
-import { createLedger, NO_CREATES, STATE_CREATES, type CreateLedger } from '../build/ledger.js';
-import { escapeCell } from '../reporting/markdown.js';
-import { formatDuration } from '../core/wait.js';
+import {
+  createLedger,
+  NO_CREATES,
+  STATE_CREATES,
+  type CreateLedger,
+} from '../aws/create-ledger.js';
+import { escapeCell } from '../core/markdown.js';
+import { formatDuration } from '../core/format.js';
 import { webIdentityCredentials } from '../aws/credentials.js';
-import { ActionError, describeFailure, errorMessage, InputError } from '../core/errors.js';
+import { ActionError, errorMessage } from '../core/errors.js';
+import { describeFailure } from '../aws/errors.js';
 import { jsonListWithin, summaryWithin } from '../core/limits.js';
 import {
   parseAllActionInputs,
   parseAwsInputs,
   type ActionConfig,
-  type BuildConfig,
-  type CredentialsConfig,
   type JanitorConfig,
 } from './inputs.js';
+import type { BuildConfig, CredentialsConfig } from '../config/types.js';
 import type { AwsClients } from '../aws/clients.js';
 import {
   checkManifestsBeforeBuild,
@@ -332,11 +337,7 @@ export async function runMain(rt: ActionRuntime): Promise<void> {
       summary.push(`### ❌ Failed\n\n\`\`\`\n${message}\n\`\`\`\n`);
     }
     await rt.writeSummary(summaryWithin(summary.join('\n'))).catch(() => undefined);
-    rt.setFailed(
-      error instanceof ActionError || error instanceof InputError
-        ? message
-        : `Unexpected error: ${message}`,
-    );
+    rt.setFailed(error instanceof ActionError ? message : `Unexpected error: ${message}`);
   } finally {
     if (sweepRegions.length > 0 && !ledger.sent) {
       // No create request ever left this process: nothing of this run can exist.

@@ -16,7 +16,8 @@ import type {
   InitializeMiddleware,
   MetadataBearer,
 } from '@smithy/types';
-import { isOwnError, recordAwsCall } from '../core/errors.js';
+import { isOwnError } from '../core/errors.js';
+import { recordAwsCall } from './errors.js';
 import { proxyRequestHandler } from '../core/proxy.js';
 
 export interface AwsClients {

@@ -14,8 +14,9 @@ import {
 import { memoize } from '@smithy/property-provider';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
 import type { Clock } from '../core/clock.js';
-import { ActionError, awsErrorName, errorMessage } from '../core/errors.js';
-import type { CredentialsConfig } from '../action/inputs.js';
+import { ActionError, errorMessage } from '../core/errors.js';
+import { awsErrorName } from './errors.js';
+import type { CredentialsConfig } from '../config/types.js';
 import type { Logger } from '../core/logger.js';
 
 export interface WebIdentityDeps {

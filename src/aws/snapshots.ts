@@ -14,11 +14,12 @@ import {
 } from '@aws-sdk/client-ec2';
 import { collectPages, MAX_PAGES } from './pages.js';
 import { requestSignal, type Clock } from '../core/clock.js';
-import { ActionError, awsErrorName, describeAwsError, errorMessage } from '../core/errors.js';
-import { memoryLedger, type CreateLedger } from '../build/ledger.js';
+import { ActionError, errorMessage } from '../core/errors.js';
+import { awsErrorName, describeAwsError } from './errors.js';
+import { memoryLedger, type CreateLedger } from './create-ledger.js';
 import type { Logger } from '../core/logger.js';
 import { STATE_COMPLETE, tagSpecifications, TAG_STATE } from './tags.js';
-import { pollUntil } from '../core/wait.js';
+import { pollUntil } from './wait.js';
 
 /** EC2 rejects snapshot descriptions over 255 characters. */
 export const MAX_DESCRIPTION = 255;

@@ -9,7 +9,8 @@ import {
   type _InstanceType,
 } from '@aws-sdk/client-ec2';
 import { GetParameterCommand, type SSMClient } from '@aws-sdk/client-ssm';
-import { ActionError, awsErrorName, errorMessage } from '../core/errors.js';
+import { ActionError, errorMessage } from '../core/errors.js';
+import { awsErrorName } from '../aws/errors.js';
 
 export type Architecture = 'x86_64' | 'arm64';
 

@@ -15,15 +15,14 @@ import {
 } from '@aws-sdk/client-ec2';
 import { createHash } from 'node:crypto';
 import { abortReason, requestSignal, type Clock } from '../core/clock.js';
-import { ActionError, awsErrorName, errorMessage } from '../core/errors.js';
-import type { BuildConfig, Snapshotter, VolumeConfig } from '../action/inputs.js';
-import { memoryLedger, type CreateLedger } from './ledger.js';
+import { ActionError, errorMessage } from '../core/errors.js';
+import { awsErrorName } from '../aws/errors.js';
+import type { BuildConfig, Snapshotter, VolumeConfig } from '../config/types.js';
+import { memoryLedger, type CreateLedger } from '../aws/create-ledger.js';
 import type { Logger } from '../core/logger.js';
 import { tagSpecifications } from '../aws/tags.js';
-import { pollUntil } from '../core/wait.js';
-
-export const DATA_DEVICE = '/dev/xvdb';
-export const ROOT_DEVICE = '/dev/xvda';
+import { pollUntil } from '../aws/wait.js';
+import { DATA_DEVICE } from '../core/bottlerocket.js';
 
 /** Bottlerocket user data: the admin container (needed for `apiclient exec admin`) and the nodes' snapshotter. */
 export function builderUserData(snapshotter: Snapshotter): string {

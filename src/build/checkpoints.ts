@@ -19,10 +19,10 @@
 import type { EC2Client } from '@aws-sdk/client-ec2';
 import type { Clock } from '../core/clock.js';
 import { AbortedError, errorMessage } from '../core/errors.js';
-import type { CreateLedger } from './ledger.js';
+import type { CreateLedger } from '../aws/create-ledger.js';
 import type { Logger } from '../core/logger.js';
 import { createSnapshot, deleteSnapshots, waitForSnapshot } from '../aws/snapshots.js';
-import { formatDuration } from '../core/wait.js';
+import { formatDuration } from '../core/format.js';
 
 export interface CheckpointPolicy {
   /** Pulling time before the first checkpoint: an earlier one would copy next to nothing. */

@@ -28,7 +28,8 @@ import {
 import { collectPages } from '../aws/pages.js';
 import { terminateInstances } from './builder-instance.js';
 import type { Clock } from '../core/clock.js';
-import { awsErrorName, errorMessage } from '../core/errors.js';
+import { errorMessage } from '../core/errors.js';
+import { awsErrorName } from '../aws/errors.js';
 import type { Logger } from '../core/logger.js';
 import { runKey, type RunContext } from '../config/run-context.js';
 import { deleteSnapshot, listOwnSnapshots, waitForSnapshot } from '../aws/snapshots.js';

@@ -29,7 +29,7 @@ import {
 import type { Clock } from '../core/clock.js';
 import { checkCallerIdentity, type CallerIdentity } from '../aws/credentials.js';
 import { AbortedError, ActionError, errorMessage } from '../core/errors.js';
-import type { BuildConfig, Platform } from '../action/inputs.js';
+import type { BuildConfig, Platform } from '../config/types.js';
 import type { ImageReference } from '../config/image-ref.js';
 import type { ResolveResult } from '../cache/registry/index.js';
 import { buildKey as computeBuildKey } from '../cache/build-key.js';
@@ -43,7 +43,7 @@ import {
   type PullRecord,
   type ScriptReport,
 } from './instance-script.js';
-import { memoryLedger, type CreateLedger } from './ledger.js';
+import { memoryLedger, type CreateLedger } from '../aws/create-ledger.js';
 import type { Logger } from '../core/logger.js';
 import { Progress, type PhaseRecord } from './phases.js';
 import { invocationKey, runKey, type RunContext } from '../config/run-context.js';
@@ -76,7 +76,8 @@ import {
   TAG_ENCRYPTION,
   TAG_LINEAGE,
 } from '../aws/tags.js';
-import { formatDuration, WaitTimeoutError } from '../core/wait.js';
+import { WaitTimeoutError } from '../aws/wait.js';
+import { formatDuration } from '../core/format.js';
 
 /** Keys the main step saves for the post step, which cleans up after a crash or cancellation. */
 export const STATE_INSTANCE_IDS = 'builder-instance-ids';
@@ -176,6 +177,7 @@ export function lineageOf(config: BuildConfig, context: RunContext): string {
 }
 
 export class BuildFailure extends ActionError {
+  override readonly name: string = 'BuildFailure';
   constructor(
     message: string,
     readonly phases: PhaseRecord[],

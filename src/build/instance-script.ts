@@ -26,7 +26,7 @@
  */
 import { readFileSync } from 'node:fs';
 import type { ImageReference } from '../config/image-ref.js';
-import type { Platform, Snapshotter } from '../action/inputs.js';
+import type { Platform, Snapshotter } from '../config/types.js';
 import { parseEcrRegistry } from '../cache/registry/ecr.js';
 
 export const REPORT_PREFIX = '@@BES';

@@ -14,7 +14,7 @@ import { errorMessage } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { deleteSnapshot, listOwnSnapshots } from '../aws/snapshots.js';
 import { TAG_REPOSITORY, TAG_ROLE, tagValue } from '../aws/tags.js';
-import { formatDuration } from '../core/wait.js';
+import { formatDuration } from '../core/format.js';
 
 export interface JanitorRequest {
   regions: ReadonlyArray<{ region: string; ec2: EC2Client }>;

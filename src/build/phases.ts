@@ -5,7 +5,7 @@
 import type { Clock } from '../core/clock.js';
 import { errorMessage } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
-import { formatDuration } from '../core/wait.js';
+import { formatDuration } from '../core/format.js';
 
 export interface PhaseRecord {
   index: number;

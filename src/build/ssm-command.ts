@@ -14,9 +14,11 @@ import {
 import type { EC2Client } from '@aws-sdk/client-ec2';
 import { describeInstance } from './builder-instance.js';
 import type { Clock } from '../core/clock.js';
-import { ActionError, awsErrorName, errorMessage } from '../core/errors.js';
+import { ActionError, errorMessage } from '../core/errors.js';
+import { awsErrorName } from '../aws/errors.js';
 import type { Logger } from '../core/logger.js';
-import { pollUntil, WaitTimeoutError, formatDuration } from '../core/wait.js';
+import { pollUntil, WaitTimeoutError } from '../aws/wait.js';
+import { formatDuration } from '../core/format.js';
 
 export interface SsmDeps {
   ssm: SSMClient;

@@ -8,7 +8,7 @@
  * the Bottlerocket variant, the volume size and the encryption settings.
  */
 import { createHash } from 'node:crypto';
-import type { BuildConfig } from '../action/inputs.js';
+import type { BuildConfig } from '../config/types.js';
 import type { ResolvedImage } from './registry/index.js';
 
 export const BUILD_KEY_VERSION = 1;

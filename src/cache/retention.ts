@@ -17,14 +17,8 @@ import {
   type Snapshot,
 } from '@aws-sdk/client-ec2';
 import { abortReason } from '../core/clock.js';
-import {
-  AbortedError,
-  ActionError,
-  InputError,
-  awsErrorName,
-  describeAwsError,
-  errorMessage,
-} from '../core/errors.js';
+import { AbortedError, ActionError, InputError, errorMessage } from '../core/errors.js';
+import { awsErrorName, describeAwsError } from '../aws/errors.js';
 import type { Logger } from '../core/logger.js';
 import { deleteSnapshot, listOwnSnapshots } from '../aws/snapshots.js';
 import { buildFinished, TAG_LINEAGE, TAG_REPOSITORY } from '../aws/tags.js';

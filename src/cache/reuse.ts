@@ -4,8 +4,9 @@
  * lineage with compatible settings (a base to build incrementally from).
  */
 import { DescribeSnapshotsCommand, type EC2Client, type Snapshot } from '@aws-sdk/client-ec2';
-import { ActionError, awsErrorName } from '../core/errors.js';
-import type { BuildConfig } from '../action/inputs.js';
+import { ActionError } from '../core/errors.js';
+import { awsErrorName } from '../aws/errors.js';
+import type { BuildConfig } from '../config/types.js';
 import { listOwnSnapshots } from '../aws/snapshots.js';
 import {
   buildFinished,

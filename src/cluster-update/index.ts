@@ -4,8 +4,9 @@
  * change. Runs after a build, or for an existing snapshot (promotion).
  */
 import { DescribeSnapshotsCommand, type EC2Client } from '@aws-sdk/client-ec2';
-import { ActionError, awsErrorName, errorMessage } from '../core/errors.js';
-import type { UpdateConfig } from '../action/inputs.js';
+import { ActionError, errorMessage } from '../core/errors.js';
+import { awsErrorName } from '../aws/errors.js';
+import type { UpdateConfig } from '../config/types.js';
 import type { Logger } from '../core/logger.js';
 import {
   rewriteManifest,

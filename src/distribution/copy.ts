@@ -10,16 +10,17 @@ import {
   type Snapshot,
   type Tag,
 } from '@aws-sdk/client-ec2';
-import { ActionError, awsErrorName } from '../core/errors.js';
+import { ActionError } from '../core/errors.js';
+import { awsErrorName } from '../aws/errors.js';
 import { MAX_DESCRIPTION, deleteSnapshot, listOwnSnapshots } from '../aws/snapshots.js';
 import { RESERVED_TAG_PREFIX } from '../aws/tags.js';
-import { pollUntil } from '../core/wait.js';
+import { pollUntil } from '../aws/wait.js';
 import {
   KMS_PERMISSIONS,
   describeAwsError,
   looksLikeKmsProblem,
   rethrowIfAborted,
-} from './aws-errors.js';
+} from '../aws/errors.js';
 import { INPUT } from './config.js';
 import { remaining, type Run } from './run.js';
 

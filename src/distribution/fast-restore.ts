@@ -10,8 +10,9 @@ import {
 } from '@aws-sdk/client-ec2';
 import { collectPages } from '../aws/pages.js';
 import { ActionError } from '../core/errors.js';
-import { WaitTimeoutError, formatDuration, pollUntil } from '../core/wait.js';
-import { describeAwsError, rethrowIfAborted } from './aws-errors.js';
+import { WaitTimeoutError, pollUntil } from '../aws/wait.js';
+import { formatDuration } from '../core/format.js';
+import { describeAwsError, rethrowIfAborted } from '../aws/errors.js';
 import { INPUT } from './config.js';
 import { remaining, type Run } from './run.js';
 

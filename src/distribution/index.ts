@@ -12,16 +12,11 @@
  */
 import type { Snapshot } from '@aws-sdk/client-ec2';
 import { abortReason } from '../core/clock.js';
-import {
-  AbortedError,
-  ActionError,
-  InputError,
-  awsErrorName,
-  errorMessage,
-} from '../core/errors.js';
+import { AbortedError, ActionError, InputError, errorMessage } from '../core/errors.js';
+import { awsErrorName } from '../aws/errors.js';
 import { waitForSnapshot } from '../aws/snapshots.js';
 import { TAG_REPOSITORY } from '../aws/tags.js';
-import { rethrowIfAborted } from './aws-errors.js';
+import { rethrowIfAborted } from '../aws/errors.js';
 import { validateDistributionConfig, type DistributionConfig } from './config.js';
 import { copyToRegion } from './copy.js';
 import { enableFastSnapshotRestore } from './fast-restore.js';

@@ -9,7 +9,7 @@ import {
   type EC2Client,
 } from '@aws-sdk/client-ec2';
 import { ActionError, InputError } from '../core/errors.js';
-import { describeAwsError } from './aws-errors.js';
+import { describeAwsError } from '../aws/errors.js';
 import { INPUT } from './config.js';
 
 /** The parts of the action's configuration that decide whether sharing can work. */

@@ -3,7 +3,7 @@ import { mkdir, mkdtemp, readFile, rm, stat, symlink, utimes, writeFile } from '
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ActionError, InputError } from '../../../src/core/errors.js';
-import { MemoryLogger } from '../../../src/core/logger.js';
+import { MemoryLogger } from '../../../test-support/memory-logger.js';
 import {
   updateManifestFiles,
   type RewriteOptions,

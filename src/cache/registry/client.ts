@@ -61,6 +61,7 @@ export type RegistryErrorKind =
 
 /** An image whose digests could not be resolved. `reason` is written for the workflow log. */
 export class RegistryError extends ActionError {
+  override readonly name: string = 'RegistryError';
   readonly status: number | undefined;
   constructor(
     /** The normalized image reference. */

@@ -5,7 +5,8 @@
  */
 import { GetAuthorizationTokenCommand, type ECRClient } from '@aws-sdk/client-ecr';
 import { systemClock, type Clock } from '../../core/clock.js';
-import { awsErrorName, errorMessage } from '../../core/errors.js';
+import { errorMessage } from '../../core/errors.js';
+import { awsErrorName } from '../../aws/errors.js';
 import type { CredentialsProvider, RegistryCredentials } from './client.js';
 
 export interface EcrRegistry {

@@ -26,7 +26,7 @@
  * never other 4xx. Tokens and passwords are never logged.
  */
 import type { ImageReference } from '../../config/image-ref.js';
-import type { Platform } from '../../action/inputs.js';
+import type { Platform } from '../../config/types.js';
 import {
   CONFIG_LIMIT,
   digestOf,

@@ -6,7 +6,7 @@
  * Dependency-free. Parsing problems are thrown as ManifestProblem; the resolver turns them into
  * RegistryError with the image reference.
  */
-import type { Platform } from '../../action/inputs.js';
+import type { Platform } from '../../config/types.js';
 
 export const MediaTypes = {
   ociIndex: 'application/vnd.oci.image.index.v1+json',

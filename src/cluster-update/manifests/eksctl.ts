@@ -8,10 +8,9 @@ import { isEksctlBottlerocket } from './bottlerocket.js';
 import type { ManifestEditor } from './editor.js';
 import { EKSCTL_DEFAULT_VOLUME_GIB, eksctlSnippet } from './snippets.js';
 import type { RewriteOptions, TargetKind, TargetUpdate } from './types.js';
+import { DATA_DEVICE, ROOT_DEVICE } from '../../core/bottlerocket.js';
 
 export const EKSCTL_API_VERSION = 'eksctl.io/v1alpha5';
-const DATA_DEVICE = '/dev/xvdb';
-const ROOT_DEVICE = '/dev/xvda';
 
 const LISTS: ReadonlyArray<[string, TargetKind, string]> = [
   ['managedNodeGroups', 'eksctl-managed-nodegroup', 'eksctl managed node group'],

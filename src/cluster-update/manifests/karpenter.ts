@@ -10,9 +10,8 @@ import type { KarpenterVersionHint } from './karpenter-version.js';
 import { ebsGiBFromQuantity } from './quantity.js';
 import { KARPENTER_DEFAULT_DATA_GIB, karpenterSnippet } from './snippets.js';
 import type { RewriteOptions, TargetKind, TargetUpdate } from './types.js';
+import { DATA_DEVICE, ROOT_DEVICE } from '../../core/bottlerocket.js';
 
-const DATA_DEVICE = '/dev/xvdb';
-const ROOT_DEVICE = '/dev/xvda';
 const V1 = 'karpenter.k8s.aws/v1';
 const V1ALPHA1 = 'karpenter.k8s.aws/v1alpha1';
 

@@ -2,7 +2,8 @@
  * The markdown body of the pull request: which manifests change, which images
  * the snapshot holds, and what happens after merge.
  */
-import { escapeCell, formatBytes } from '../../reporting/markdown.js';
+import { escapeCell } from '../../core/markdown.js';
+import { formatBytes } from '../../core/format.js';
 
 export { escapeCell };
 

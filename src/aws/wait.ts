@@ -1,10 +1,12 @@
 /**
- * Bounded polling on an injectable clock. Every wait in the action goes
+ * Bounded polling of AWS state on an injectable clock. Every wait in the action goes
  * through here, so each has a deadline, reacts to cancellation at once, and
  * runs on virtual time in tests and in the performance model.
  */
-import { abortReason, type Clock } from './clock.js';
-import { ActionError, describeAwsError, isTransientAwsError } from './errors.js';
+import { abortReason, type Clock } from '../core/clock.js';
+import { ActionError } from '../core/errors.js';
+import { describeAwsError, isTransientAwsError } from './errors.js';
+import { formatDuration } from '../core/format.js';
 
 /**
  * How long the checks of one wait may fail in a row with transient errors (network faults,
@@ -35,6 +37,7 @@ export interface PollOptions<T> {
 }
 
 export class WaitTimeoutError extends ActionError {
+  override readonly name: string = 'WaitTimeoutError';
   constructor(
     readonly what: string,
     readonly timeoutMs: number,
@@ -76,14 +79,4 @@ export async function pollUntil<T>(options: PollOptions<T>): Promise<T> {
     await clock.sleep(Math.min(interval, deadline - now), signal);
     interval = Math.min(maxInterval, Math.round(interval * (options.backoff ?? 1.5)));
   }
-}
-
-export function formatDuration(ms: number): string {
-  const totalSeconds = Math.round(ms / 1000);
-  if (totalSeconds < 60) return `${totalSeconds}s`;
-  const minutes = Math.floor(totalSeconds / 60);
-  const seconds = totalSeconds % 60;
-  if (minutes < 60) return seconds === 0 ? `${minutes}m` : `${minutes}m${seconds}s`;
-  const hours = Math.floor(minutes / 60);
-  return `${hours}h${minutes % 60}m`;
 }
