@@ -1,5 +1,5 @@
-// `npm run readme`: writes the README's input and output tables from action.yml, so they never
-// drift; `npm run readme -- --check` fails when the README differs (a unit test runs it).
+// `npm run readme`: writes the README's input and output tables from action.yml, and its map of
+// src/ from scripts/architecture.mjs, so they never drift; `npm run readme -- --check` fails when the README differs (a unit test runs it).
 // Options: --readme <file> --action <file> (defaults: README.md, action.yml).
 //
 // The tables go between the markers <!-- action-inputs:begin/end --> and
@@ -10,6 +10,7 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import * as prettier from 'prettier';
 import { parse } from 'yaml';
+import { folderMap } from './architecture.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -148,8 +149,8 @@ export function outputTable(action) {
   ].join('\n');
 }
 
-function replaceBetween(text, marker, content) {
-  const begin = `<!-- ${marker}:begin (generated from action.yml by npm run readme) -->`;
+function replaceBetween(text, marker, content, source = 'action.yml') {
+  const begin = `<!-- ${marker}:begin (generated from ${source} by npm run readme) -->`;
   const end = `<!-- ${marker}:end -->`;
   const from = text.indexOf(begin);
   const to = text.indexOf(end);
@@ -162,6 +163,12 @@ export async function renderReadme(readme, actionYaml) {
   const action = parse(actionYaml);
   let text = replaceBetween(readme, 'action-inputs', inputTables(action));
   text = replaceBetween(text, 'action-outputs', outputTable(action));
+  text = replaceBetween(
+    text,
+    'source-tree',
+    `\`\`\`\n${folderMap()}\n\`\`\``,
+    'scripts/architecture.mjs',
+  );
   const options = (await prettier.resolveConfig(resolve(ROOT, 'README.md'))) ?? {};
   return prettier.format(text, { ...options, parser: 'markdown' });
 }
@@ -185,7 +192,7 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   if (args.includes('--check')) {
     if (rendered !== readme) {
       console.error(
-        `readme-tables: the input/output tables of ${readmePath} differ from ${actionPath}: run \`npm run readme\` and commit README.md.`,
+        `readme-tables: the input/output tables or the folder map of ${readmePath} differ from ${actionPath} or src/: run \`npm run readme\` and commit README.md.`,
       );
       process.exit(1);
     }
