@@ -298,6 +298,7 @@ export async function runMain(rt: ActionRuntime): Promise<void> {
           workspace,
           context,
           logger,
+          signal: rt.signal,
           ...(update.pullRequest ? { octokit: rt.createOctokit(update.pullRequest.token) } : {}),
         }),
       );

@@ -7,17 +7,20 @@ import { DescribeSnapshotsCommand, type EC2Client } from '@aws-sdk/client-ec2';
 import { ActionError, errorMessage } from '../core/errors.js';
 import { awsErrorName } from '../aws/errors.js';
 import type { UpdateConfig } from '../config/types.js';
+import type { Deps } from '../core/deps.js';
 import type { Logger } from '../core/logger.js';
 import {
   rewriteManifest,
   updateManifestFiles,
   type FileUpdate,
   type RewriteOptions,
+  type UpdateFilesResult,
 } from './manifests/index.js';
 import { renderPullRequestBody, type PullRequestBodyImage } from './pull-request/body.js';
 import {
   createOrUpdatePullRequest,
   type Octokit,
+  type PullRequestRequest,
   type PullRequestResult,
 } from './pull-request/index.js';
 import { runUrl, type RunContext } from '../config/run-context.js';
@@ -35,7 +38,7 @@ export async function describeExistingSnapshot(
   ec2: EC2Client,
   snapshotId: string,
   region: string,
-  signal?: AbortSignal,
+  signal: AbortSignal,
 ): Promise<SnapshotFacts> {
   let snapshot;
   try {
@@ -74,10 +77,10 @@ export async function describeExistingSnapshot(
   };
 }
 
-export interface ClusterUpdateDeps {
+/** No clock: nothing here waits. The signal ends the pull request's GitHub calls. */
+export interface ClusterUpdateDeps extends Pick<Deps, 'logger' | 'signal'> {
   workspace: string;
   context: RunContext;
-  logger: Logger;
   /** Present when a pull request was asked for. */
   octokit?: Octokit;
 }
@@ -180,12 +183,16 @@ export async function checkManifestsBeforeBuild(
   return result.lookedAt;
 }
 
+/**
+ * Rewrites the matched manifests in the workspace for the snapshot and, when asked, opens or
+ * updates the pull request that carries the change.
+ */
 export async function updateCluster(
   facts: SnapshotFacts,
   update: UpdateConfig,
   deps: ClusterUpdateDeps,
 ): Promise<ClusterUpdateResult> {
-  const { logger, context } = deps;
+  const { logger } = deps;
   const options: RewriteOptions = {
     snapshotId: facts.snapshotId,
     requiredSizeGiB: facts.volumeSizeGiB,
@@ -203,14 +210,37 @@ export async function updateCluster(
     maxFileBytes: update.maxFileBytes,
   });
   const changed = result.files.filter((f) => f.changed);
-  const updatedFiles = changed.map(toUpdatedFile);
   logger.info(
     changed.length === 0
       ? `The manifests already use ${facts.snapshotId}; nothing to change.`
       : `Updated ${changed.length} file(s): ${changed.map((f) => f.path).join(', ')}.`,
   );
-  const outcome: ClusterUpdateResult = {
-    updatedFiles,
+  const outcome = clusterUpdateResult(facts, result);
+
+  const pr = update.pullRequest;
+  if (!pr) return outcome;
+  if (!deps.octokit)
+    throw new ActionError('A pull request was asked for but no GitHub client is available.');
+  const request = pullRequestRequest(facts, pr, deps.context, result);
+  try {
+    outcome.pullRequest = await createOrUpdatePullRequest(request, {
+      octokit: deps.octokit,
+      logger,
+      signal: deps.signal,
+    });
+  } catch (error) {
+    if (error instanceof ActionError) throw error;
+    throw new ActionError(`Could not open the pull request: ${errorMessage(error)}`, {
+      cause: error,
+    });
+  }
+  return outcome;
+}
+
+/** What the rewrite did, for the outputs and the job summary (no pull request yet). */
+function clusterUpdateResult(facts: SnapshotFacts, result: UpdateFilesResult): ClusterUpdateResult {
+  return {
+    updatedFiles: result.files.filter((f) => f.changed).map(toUpdatedFile),
     warnings: [
       ...result.files.flatMap((f) =>
         f.warnings.map((w) => ({ path: f.path, line: w.line, message: w.message })),
@@ -231,14 +261,19 @@ export async function updateCluster(
     // groups left out by 'targets', or that could not be rewritten, still use theirs.
     referencedSnapshotIds: [...new Set([...result.referencedSnapshotIds, facts.snapshotId])],
   };
+}
 
-  const pr = update.pullRequest;
-  if (!pr) return outcome;
-  if (!deps.octokit)
-    throw new ActionError('A pull request was asked for but no GitHub client is available.');
+/** The pull request for the changed files: its repository, branches, title, body and commit. */
+function pullRequestRequest(
+  facts: SnapshotFacts,
+  pr: NonNullable<UpdateConfig['pullRequest']>,
+  context: RunContext,
+  result: UpdateFilesResult,
+): PullRequestRequest {
   const [owner, repo] = context.repository.split('/');
   if (!owner || !repo)
     throw new ActionError(`GITHUB_REPOSITORY '${context.repository}' is not owner/name.`);
+  const changed = result.files.filter((f) => f.changed);
   const body = renderPullRequestBody({
     files: changed.map((f) => ({ path: f.path, targets: f.targets.filter((t) => t.changed) })),
     images: facts.images,
@@ -250,37 +285,25 @@ export async function updateCluster(
       f.targets.some((t) => t.changed && t.kind.startsWith('karpenter')),
     ),
   });
-  try {
-    outcome.pullRequest = await createOrUpdatePullRequest(
-      deps.octokit,
-      {
-        owner,
-        repo,
-        ...(pr.base !== undefined ? { base: pr.base } : {}),
-        ...(context.branch !== undefined ? { workflowBranch: context.branch } : {}),
-        branch: pr.branch,
-        title: pr.title ?? `Use Bottlerocket data volume snapshot ${facts.snapshotId}`,
-        body,
-        commitMessage:
-          pr.commitMessage ??
-          `Point Bottlerocket data volumes at ${facts.snapshotId}\n\nBuilt by ${runUrl(context)}`,
-        labels: pr.labels,
-        draft: pr.draft,
-        files: changed.map((f) => ({
-          path: f.path,
-          content: f.content,
-          original: f.original,
-          // The base branch may hold another version: the same edit is made to it.
-          reapply: (text: string) => rewriteManifest(text, result.options).content,
-        })),
-      },
-      logger,
-    );
-  } catch (error) {
-    if (error instanceof ActionError) throw error;
-    throw new ActionError(`Could not open the pull request: ${errorMessage(error)}`, {
-      cause: error,
-    });
-  }
-  return outcome;
+  return {
+    owner,
+    repo,
+    ...(pr.base !== undefined ? { base: pr.base } : {}),
+    ...(context.branch !== undefined ? { workflowBranch: context.branch } : {}),
+    branch: pr.branch,
+    title: pr.title ?? `Use Bottlerocket data volume snapshot ${facts.snapshotId}`,
+    body,
+    commitMessage:
+      pr.commitMessage ??
+      `Point Bottlerocket data volumes at ${facts.snapshotId}\n\nBuilt by ${runUrl(context)}`,
+    labels: pr.labels,
+    draft: pr.draft,
+    files: changed.map((f) => ({
+      path: f.path,
+      content: f.content,
+      original: f.original,
+      // The base branch may hold another version: the same edit is made to it.
+      reapply: (text: string) => rewriteManifest(text, result.options).content,
+    })),
+  };
 }

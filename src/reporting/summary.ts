@@ -8,14 +8,13 @@ import type { DistributionResult } from '../distribution/index.js';
 import type { RetentionResult } from '../cache/retention.js';
 import type { PhaseRecord } from '../build/phases.js';
 import { escapeCell } from '../core/markdown.js';
-import { formatBytes } from '../core/format.js';
+import { formatBytes, formatDuration } from '../core/format.js';
 import {
   EKSCTL_DEFAULT_VOLUME_GIB,
   KARPENTER_DEFAULT_DATA_GIB,
   eksctlSnippet,
   karpenterSnippet,
 } from '../cluster-update/manifests/snippets.js';
-import { formatDuration } from '../core/format.js';
 
 const STATUS_ICON: Record<ImageResult['status'], string> = {
   ok: '✅',

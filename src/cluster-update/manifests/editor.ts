@@ -58,6 +58,16 @@ export interface WriteResult {
   ok: boolean;
 }
 
+/** A mapping of the document (not one this editor adds). */
+type ExistingMapRef = Extract<MapRef, { node: YAMLMap }>;
+
+/** Whether a scalar's value already is `value`: numbers compare numerically (`'80'` equals 80), strings exactly. */
+function sameScalar(current: unknown, value: string | number): boolean {
+  return typeof value === 'number'
+    ? current !== null && current !== '' && Number(current) === value
+    : current === value;
+}
+
 export class ManifestEditor {
   readonly eol: string;
   readonly targets: TargetUpdate[] = [];
@@ -413,34 +423,49 @@ export class ManifestEditor {
    * Numbers compare numerically (`'80'` equals 80); strings exactly.
    */
   setScalar(ref: MapRef, key: string, value: string | number, what: string): WriteResult {
-    const same = (current: unknown): boolean =>
-      typeof value === 'number'
-        ? current !== null && current !== '' && Number(current) === value
-        : current === value;
     if ('created' in ref) {
       const text = renderScalar(value, typeof value === 'number' ? 'PLAIN' : ref.created.style);
       ref.created.entries = ref.created.entries.filter(([k]) => k !== key);
       ref.created.entries.push([key, { scalar: text }]);
       return { previous: null, changed: true, ok: true };
     }
+    const pair = this.ownPair(ref.node, key);
+    if (!pair) return this.setAbsentScalar(ref, key, value, what);
+    return this.replaceScalar(ref, pair, key, value, what);
+  }
+
+  /** `key` is not on the mapping itself (it may come from a `<<` merge): queues it. */
+  private setAbsentScalar(
+    ref: ExistingMapRef,
+    key: string,
+    value: string | number,
+    what: string,
+  ): WriteResult {
     const map = ref.node;
-    const pair = this.ownPair(map, key);
-    if (!pair) {
-      const inherited = this.get(map, key);
-      const previous = this.str(inherited) ?? null;
-      if (isScalar(inherited) && same(inherited.value))
-        return { previous, changed: false, ok: true };
-      if (!this.mayEdit(map, what)) return { previous, changed: false, ok: false };
-      if (inherited !== undefined) {
-        this.notice(
-          this.nodeLine(map),
-          `${what}: ${key} comes from a << merge; written on this mapping to override it`,
-        );
-      }
-      const text = renderScalar(value, typeof value === 'number' ? 'PLAIN' : ref.style);
-      this.queue(map, key, { scalar: text });
-      return { previous, changed: true, ok: true };
+    const inherited = this.get(map, key);
+    const previous = this.str(inherited) ?? null;
+    if (isScalar(inherited) && sameScalar(inherited.value, value))
+      return { previous, changed: false, ok: true };
+    if (!this.mayEdit(map, what)) return { previous, changed: false, ok: false };
+    if (inherited !== undefined) {
+      this.notice(
+        this.nodeLine(map),
+        `${what}: ${key} comes from a << merge; written on this mapping to override it`,
+      );
     }
+    const text = renderScalar(value, typeof value === 'number' ? 'PLAIN' : ref.style);
+    this.queue(map, key, { scalar: text });
+    return { previous, changed: true, ok: true };
+  }
+
+  /** `key` is on the mapping: replaces its scalar (or the alias it is) in place. */
+  private replaceScalar(
+    ref: ExistingMapRef,
+    pair: Pair,
+    key: string,
+    value: string | number,
+    what: string,
+  ): WriteResult {
     const raw = pair.value as Node | null;
     const target = this.resolve(raw);
     if (!isScalar(target) || !target.range) {
@@ -449,7 +474,7 @@ export class ManifestEditor {
     }
     const previous =
       target.value === null || target.value === undefined ? null : String(target.value);
-    if (same(target.value)) return { previous, changed: false, ok: true };
+    if (sameScalar(target.value, value)) return { previous, changed: false, ok: true };
     const type = target.type;
     if (type === 'BLOCK_LITERAL' || type === 'BLOCK_FOLDED') {
       this.warn(
@@ -462,19 +487,15 @@ export class ManifestEditor {
     if (isAlias(raw) && raw.range) {
       const foreign = this.sharedAnchors(target).some((a) => this.foreignReferences(a).length > 0);
       if (foreign) {
-        // The anchor is also used elsewhere: replace this alias with the value itself.
-        if (!this.mayEdit(raw, what)) return { previous, changed: false, ok: false };
-        this.notice(
-          this.nodeLine(raw),
-          `${what}: ${key} was the alias *${raw.source}, whose anchor (line ${this.nodeLine(target)}) is also used elsewhere; replaced by the value, the anchor is unchanged`,
+        return this.replaceAlias(
+          raw,
+          raw.range,
+          target,
+          key,
+          renderScalar(value, style),
+          what,
+          previous,
         );
-        this.edits.push({
-          start: raw.range[0],
-          end: raw.range[1],
-          text: renderScalar(value, style),
-          depth: 0,
-        });
-        return { previous, changed: true, ok: true };
       }
     }
     if (!this.mayEdit(target, what)) return { previous, changed: false, ok: false };
@@ -493,6 +514,25 @@ export class ManifestEditor {
       return { previous, changed: true, ok: true };
     }
     this.edits.push({ start, end, text: renderScalar(value, style), depth: 0 });
+    return { previous, changed: true, ok: true };
+  }
+
+  /** The alias's anchor is also used elsewhere: replaces this alias with the value itself. */
+  private replaceAlias(
+    alias: Alias,
+    [start, end]: readonly [number, number, number],
+    target: Node,
+    key: string,
+    text: string,
+    what: string,
+    previous: string | null,
+  ): WriteResult {
+    if (!this.mayEdit(alias, what)) return { previous, changed: false, ok: false };
+    this.notice(
+      this.nodeLine(alias),
+      `${what}: ${key} was the alias *${alias.source}, whose anchor (line ${this.nodeLine(target)}) is also used elsewhere; replaced by the value, the anchor is unchanged`,
+    );
+    this.edits.push({ start, end, text, depth: 0 });
     return { previous, changed: true, ok: true };
   }
 

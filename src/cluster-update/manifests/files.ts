@@ -234,6 +234,20 @@ function isInside(root: string, candidate: string): boolean {
   return relative === '' || (!relative.startsWith('..') && !path.isAbsolute(relative));
 }
 
+/** A matched file read and rewritten in memory. */
+interface ReadFile {
+  path: string;
+  original: string;
+  result: RewriteResult;
+}
+
+/** What reading the matched files found, in the order they were matched. */
+interface ReadState {
+  read: ReadFile[];
+  skipped: Array<{ path: string; reason: string }>;
+  referenced: Set<string>;
+}
+
 /**
  * Rewrites every matched manifest. All files are read and rewritten in memory first; a parse
  * error in any of them throws before anything is written. Throws ActionError when no file
@@ -243,6 +257,38 @@ export async function updateManifestFiles(params: UpdateFilesParams): Promise<Up
   const { workspace, options, write, logger } = params;
   const patterns = checkPatterns(params.patterns);
   const root = await realpath(workspace);
+  const matched = await matchFiles(root, patterns, workspace);
+  const maxBytes = params.maxFileBytes ?? DEFAULT_MAX_FILE_MIB * 1024 * 1024;
+  const state = await readMatched(root, matched, options, maxBytes);
+  const { used, files } = rewriteWithVersionHints(state, options);
+  const { skipped, referenced } = state;
+
+  logFindings(files, skipped, logger);
+  const wanted = (options.targets ?? []).map((t) => t.trim()).filter((t) => t !== '');
+  const warnings = unmatchedTargets(wanted, files);
+  for (const warning of warnings) logger.warning(warning);
+
+  const targetCount = files.reduce((n, f) => n + f.targets.length, 0);
+  if (targetCount === 0) throw nothingUpdated(matched, skipped, files, wanted);
+
+  if (write) {
+    for (const file of files) {
+      if (file.changed) await writeFile(path.join(root, file.path), file.content, 'utf8');
+    }
+  }
+
+  return {
+    files,
+    lookedAt: matched,
+    skipped,
+    referencedSnapshotIds: [...referenced].sort(),
+    options: used,
+    warnings,
+  };
+}
+
+/** The workspace files the patterns match, `/`-separated and sorted; throws when there are none. */
+async function matchFiles(root: string, patterns: string[], workspace: string): Promise<string[]> {
   const matched = (
     await glob(patterns, {
       cwd: root,
@@ -260,17 +306,29 @@ export async function updateManifestFiles(params: UpdateFilesParams): Promise<Up
       `Nothing was updated: no file matched update-files (${patterns.join(', ')}) in ${workspace}.`,
     );
   }
+  return matched;
+}
 
-  const files: FileUpdate[] = [];
-  const skipped: Array<{ path: string; reason: string }> = [];
-  const referenced = new Set<string>();
+/**
+ * Reads and rewrites each matched file once (a link inside the workspace as the file it points
+ * to), skipping what must not be edited and refusing files over the size limits.
+ */
+async function readMatched(
+  root: string,
+  matched: string[],
+  options: RewriteOptions,
+  maxBytes: number,
+): Promise<ReadState> {
+  const state: ReadState = { read: [], skipped: [], referenced: new Set<string>() };
   const seen = new Set<string>();
-  const read: Array<{ path: string; original: string; result: RewriteResult }> = [];
   let total = 0;
   for (const matchedRel of matched) {
     const real = await realpath(path.join(root, matchedRel));
     if (!isInside(root, real)) {
-      skipped.push({ path: matchedRel, reason: 'it is a link to a file outside the workspace' });
+      state.skipped.push({
+        path: matchedRel,
+        reason: 'it is a link to a file outside the workspace',
+      });
       continue;
     }
     // A link inside the workspace is edited (and committed) as the file it points to, once:
@@ -278,7 +336,7 @@ export async function updateManifestFiles(params: UpdateFilesParams): Promise<Up
     const rel = path.relative(root, real).split(path.sep).join('/');
     if (seen.has(rel) || (rel !== matchedRel && matched.includes(rel))) {
       if (rel !== matchedRel) {
-        skipped.push({
+        state.skipped.push({
           path: matchedRel,
           reason: `it is a link to ${rel}, which is updated itself`,
         });
@@ -288,51 +346,76 @@ export async function updateManifestFiles(params: UpdateFilesParams): Promise<Up
     seen.add(rel);
     const absolute = path.join(root, rel);
     const { size, nlink } = await stat(absolute);
-    const maxBytes = params.maxFileBytes ?? DEFAULT_MAX_FILE_MIB * 1024 * 1024;
-    if (size > maxBytes) {
-      throw new ActionError(
-        `${rel} is ${mib(size)}, over the ${mib(maxBytes)} a manifest may be (input 'update-files-max-size'): not read. No file was changed.`,
-      );
-    }
     total += size;
-    if (total > maxBytes * MAX_FILES_AT_LIMIT) {
-      throw new ActionError(
-        `The files update-files matches add up to more than ${mib(maxBytes * MAX_FILES_AT_LIMIT)} (${MAX_FILES_AT_LIMIT} times 'update-files-max-size') by ${rel}: not read. No file was changed.`,
-      );
-    }
+    checkSize(rel, size, total, maxBytes);
     if (nlink > 1) {
       // Git checkouts never make hard links; one could be the same file as one outside the workspace.
-      skipped.push({
+      state.skipped.push({
         path: rel,
         reason: `it has ${nlink} hard links, one may be outside the workspace`,
       });
       continue;
     }
-    const bytes = await readFile(absolute);
-    const original = bytes.toString('utf8');
-    if (!Buffer.from(original, 'utf8').equals(bytes)) {
-      skipped.push({ path: rel, reason: 'it is not valid UTF-8 text' });
-      continue;
-    }
-    for (const id of snapshotIdsIn(original)) referenced.add(id);
-    checkYamlBounds(original, rel);
-    read.push({ path: rel, original, result: rewriteFile(rel, original, options) });
+    const entry = await readOne(rel, absolute, options, state);
+    if (entry) state.read.push(entry);
   }
+  return state;
+}
 
-  // A Karpenter version shown in one file (a chart, the CRD) matters for the node classes in
-  // all: rewrite again knowing it when a volume initialization rate is asked for.
-  const hints = versionHints(read);
+/** Throws when one file, or all read so far (`total`), are over the limits. */
+function checkSize(rel: string, size: number, total: number, maxBytes: number): void {
+  if (size > maxBytes) {
+    throw new ActionError(
+      `${rel} is ${mib(size)}, over the ${mib(maxBytes)} a manifest may be (input 'update-files-max-size'): not read. No file was changed.`,
+    );
+  }
+  if (total > maxBytes * MAX_FILES_AT_LIMIT) {
+    throw new ActionError(
+      `The files update-files matches add up to more than ${mib(maxBytes * MAX_FILES_AT_LIMIT)} (${MAX_FILES_AT_LIMIT} times 'update-files-max-size') by ${rel}: not read. No file was changed.`,
+    );
+  }
+}
+
+/** Reads one file and rewrites it in memory; undefined (and a skip) when it is not UTF-8. */
+async function readOne(
+  rel: string,
+  absolute: string,
+  options: RewriteOptions,
+  state: ReadState,
+): Promise<ReadFile | undefined> {
+  const bytes = await readFile(absolute);
+  const original = bytes.toString('utf8');
+  if (!Buffer.from(original, 'utf8').equals(bytes)) {
+    state.skipped.push({ path: rel, reason: 'it is not valid UTF-8 text' });
+    return undefined;
+  }
+  for (const id of snapshotIdsIn(original)) state.referenced.add(id);
+  checkYamlBounds(original, rel);
+  return { path: rel, original, result: rewriteFile(rel, original, options) };
+}
+
+/**
+ * The files as rewritten: a Karpenter version shown in one file (a chart, the CRD) matters for
+ * the node classes in all, so they are rewritten again knowing it when a volume initialization
+ * rate is asked for. Adds templated files to the skips and the IDs written to the referenced.
+ */
+function rewriteWithVersionHints(
+  state: ReadState,
+  options: RewriteOptions,
+): { used: RewriteOptions; files: FileUpdate[] } {
+  const hints = versionHints(state.read);
   const used: RewriteOptions =
     hints.length > 0 && options.volumeInitializationRate !== undefined
       ? { ...options, karpenterVersions: [...(options.karpenterVersions ?? []), ...hints] }
       : options;
-  for (const entry of read) {
+  const files: FileUpdate[] = [];
+  for (const entry of state.read) {
     const result = used === options ? entry.result : rewriteFile(entry.path, entry.original, used);
     if (result.skipped !== undefined) {
-      skipped.push({ path: entry.path, reason: result.skipped });
+      state.skipped.push({ path: entry.path, reason: result.skipped });
       continue;
     }
-    for (const id of snapshotIdsIn(result.content)) referenced.add(id);
+    for (const id of snapshotIdsIn(result.content)) state.referenced.add(id);
     files.push({
       path: entry.path,
       targets: result.targets,
@@ -344,7 +427,15 @@ export async function updateManifestFiles(params: UpdateFilesParams): Promise<Up
       missingDataVolumes: result.missingDataVolumes,
     });
   }
+  return { used, files };
+}
 
+/** Each file's warnings, notices and targets, then the skipped files, to the log. */
+function logFindings(
+  files: readonly FileUpdate[],
+  skipped: ReadonlyArray<{ path: string; reason: string }>,
+  logger: Logger,
+): void {
   for (const file of files) {
     for (const finding of file.warnings) {
       logger.warning(finding.message, { file: file.path, startLine: finding.line });
@@ -365,32 +456,15 @@ export async function updateManifestFiles(params: UpdateFilesParams): Promise<Up
   for (const skip of skipped) {
     logger.notice(`${skip.path} skipped: ${skip.reason}`, { file: skip.path });
   }
+}
 
-  const wanted = (options.targets ?? []).map((t) => t.trim()).filter((t) => t !== '');
+/** A warning for each name in `targets` that no updated target has. */
+function unmatchedTargets(wanted: readonly string[], files: readonly FileUpdate[]): string[] {
   const updatedNames = new Set(files.flatMap((f) => f.targets.map((t) => t.name)));
-  const warnings = wanted
+  return wanted
     .filter((name) => !updatedNames.has(name))
     .map(
       (name) =>
         `targets lists '${name}', but no eksctl node group or Karpenter node class of that name with a /dev/xvdb data volume was found in the matched files`,
     );
-  for (const warning of warnings) logger.warning(warning);
-
-  const targetCount = files.reduce((n, f) => n + f.targets.length, 0);
-  if (targetCount === 0) throw nothingUpdated(matched, skipped, files, wanted);
-
-  if (write) {
-    for (const file of files) {
-      if (file.changed) await writeFile(path.join(root, file.path), file.content, 'utf8');
-    }
-  }
-
-  return {
-    files,
-    lookedAt: matched,
-    skipped,
-    referencedSnapshotIds: [...referenced].sort(),
-    options: used,
-    warnings,
-  };
 }

@@ -5,12 +5,17 @@
  */
 import { isMap, parseAllDocuments, visit } from 'yaml';
 import { InputError } from '../../core/errors.js';
-import { ManifestEditor } from './editor.js';
+import { ManifestEditor, type ParsedDocument } from './editor.js';
 import { EKSCTL_API_VERSION, rewriteEksctl } from './eksctl.js';
 import { KARPENTER_KINDS, rewriteKarpenter } from './karpenter.js';
 import { karpenterVersionHints } from './karpenter-version.js';
 import { findTemplateMarker } from './source.js';
-import { ManifestParseError, type RewriteOptions, type RewriteResult } from './types.js';
+import {
+  ManifestParseError,
+  type KarpenterVersionHint,
+  type RewriteOptions,
+  type RewriteResult,
+} from './types.js';
 
 /** EBS volumes are at most 64 TiB. */
 const EBS_MAX_GIB = 65536;
@@ -60,6 +65,27 @@ export function rewriteManifest(source: string, options: RewriteOptions): Rewrit
 
   const ed = new ManifestEditor(source);
   const docs = parseAllDocuments(source, { prettyErrors: false });
+  checkParsed(ed, docs);
+  const ownVersions = docs.flatMap((doc) => karpenterVersionHints(doc, ed.nodeLine(doc.contents)));
+  rewriteDocuments(ed, docs, options, [...(options.karpenterVersions ?? []), ...ownVersions]);
+
+  const content = ed.content();
+  if (content !== source) checkStillYaml(content);
+  const byLine = (a: { line: number }, b: { line: number }) => a.line - b.line;
+  return {
+    content,
+    targets: [...ed.targets].sort(byLine),
+    warnings: [...ed.warnings].sort(byLine),
+    notices: [...ed.notices].sort(byLine),
+    missingDataVolumes: [...ed.missing].sort(byLine),
+    karpenterVersions: ownVersions,
+  };
+}
+
+type Documents = readonly ParsedDocument[];
+
+/** Throws ManifestParseError for the first parse error, or an alias used before its anchor. */
+function checkParsed(ed: ManifestEditor, docs: Documents): void {
   for (const doc of docs) {
     const error = doc.errors[0];
     if (error) {
@@ -80,10 +106,15 @@ export function rewriteManifest(source: string, options: RewriteOptions): Rewrit
       },
     });
   }
+}
 
-  const versions = [...(options.karpenterVersions ?? [])];
-  const ownVersions = docs.flatMap((doc) => karpenterVersionHints(doc, ed.nodeLine(doc.contents)));
-  versions.push(...ownVersions);
+/** Edits each eksctl ClusterConfig and Karpenter node class document; other documents are left alone. */
+function rewriteDocuments(
+  ed: ManifestEditor,
+  docs: Documents,
+  options: RewriteOptions,
+  versions: KarpenterVersionHint[],
+): void {
   const names = (options.targets ?? []).map((t) => t.trim()).filter((t) => t !== '');
   const filter = names.length > 0 ? new Set(names) : undefined;
   for (const doc of docs) {
@@ -102,26 +133,16 @@ export function rewriteManifest(source: string, options: RewriteOptions): Rewrit
       ed.processDocument(doc, root, () => rewriteKarpenter(ed, root, document, options, filter));
     }
   }
+}
 
-  const content = ed.content();
-  // A safety net for the text edits: what is written must still be YAML.
-  if (content !== source) {
-    const broken = parseAllDocuments(content, { prettyErrors: false })
-      .flatMap((doc) => doc.errors)
-      .at(0);
-    if (broken) {
-      throw new Error(
-        `Rewriting the manifest produced invalid YAML (${broken.message}); nothing is written. Please report this with the file.`,
-      );
-    }
+/** A safety net for the text edits: what is written must still be YAML. */
+function checkStillYaml(content: string): void {
+  const broken = parseAllDocuments(content, { prettyErrors: false })
+    .flatMap((doc) => doc.errors)
+    .at(0);
+  if (broken) {
+    throw new Error(
+      `Rewriting the manifest produced invalid YAML (${broken.message}); nothing is written. Please report this with the file.`,
+    );
   }
-  const byLine = (a: { line: number }, b: { line: number }) => a.line - b.line;
-  return {
-    content,
-    targets: [...ed.targets].sort(byLine),
-    warnings: [...ed.warnings].sort(byLine),
-    notices: [...ed.notices].sort(byLine),
-    missingDataVolumes: [...ed.missing].sort(byLine),
-    karpenterVersions: ownVersions,
-  };
 }

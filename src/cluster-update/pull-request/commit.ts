@@ -4,7 +4,7 @@
  * REST git data API when GraphQL is not available.
  */
 import { ActionError, errorMessage } from '../../core/errors.js';
-import type { Context } from './context.js';
+import { requestOptions, type Context } from './context.js';
 import {
   deleteRef,
   getBranchSha,
@@ -97,6 +97,7 @@ async function commitWithGraphql(
     };
     const data = await ctx.octokit.graphql<CreateCommitOnBranchData>(CREATE_COMMIT_ON_BRANCH, {
       input,
+      ...requestOptions(ctx),
     });
     const oid = data.createCommitOnBranch?.commit?.oid;
     if (!oid) throw new ActionError('GitHub did not return the commit createCommitOnBranch made.');
@@ -112,7 +113,7 @@ async function commitWithRest(
   plan: WritePlan,
   branchExists: boolean,
 ): Promise<string> {
-  const repo = { owner: ctx.owner, repo: ctx.repo };
+  const repo = { owner: ctx.owner, repo: ctx.repo, ...requestOptions(ctx) };
   try {
     const tree = [];
     for (const file of plan.files) {

@@ -1,17 +1,19 @@
 /**
- * The state every pull request helper takes: the Octokit client, the target
- * repository and the logger, plus the small shared unions that classify a call.
+ * The state every pull request helper takes: the deps (Octokit client, logger, signal) and
+ * the target repository, plus the small shared unions that classify a call.
  */
-import type { Logger } from '../../core/logger.js';
-import type { Octokit } from './index.js';
+import type { PullRequestDeps } from './types.js';
 
 export type Area = 'repository' | 'contents' | 'pulls' | 'labels';
 export type BaseSource = 'input' | 'workflow' | 'default';
 
-export interface Context {
-  octokit: Octokit;
+export interface Context extends PullRequestDeps {
   owner: string;
   repo: string;
   full: string;
-  logger: Logger;
+}
+
+/** The options every Octokit call is made with: the run's signal ends it. */
+export function requestOptions(ctx: Context): { request: { signal: AbortSignal } } {
+  return { request: { signal: ctx.signal } };
 }

@@ -4,8 +4,8 @@
  */
 import { createHash } from 'node:crypto';
 import { ActionError, errorMessage } from '../../core/errors.js';
-import type { FileChange } from './index.js';
-import type { BaseSource, Context } from './context.js';
+import type { FileChange } from './types.js';
+import { requestOptions, type BaseSource, type Context } from './context.js';
 import { httpStatus, toActionError } from './github-errors.js';
 
 interface TreeEntry {
@@ -15,7 +15,7 @@ interface TreeEntry {
   sha: string;
 }
 
-interface TreeListing {
+export interface TreeListing {
   entries: Map<string, TreeEntry>;
   truncated: boolean;
 }
@@ -40,7 +40,11 @@ export function normalizeNewlines(text: string): string {
 
 export async function getRepository(ctx: Context): Promise<{ defaultBranch: string }> {
   try {
-    const { data } = await ctx.octokit.rest.repos.get({ owner: ctx.owner, repo: ctx.repo });
+    const { data } = await ctx.octokit.rest.repos.get({
+      owner: ctx.owner,
+      repo: ctx.repo,
+      ...requestOptions(ctx),
+    });
     return { defaultBranch: data.default_branch };
   } catch (error) {
     throw toActionError(ctx, error, 'repository', 'read the repository');
@@ -71,6 +75,7 @@ export async function getBranchSha(
     const { data } = await ctx.octokit.rest.git.getRef({
       owner: ctx.owner,
       repo: ctx.repo,
+      ...requestOptions(ctx),
       ref: `heads/${branch}`,
     });
     return data.object.sha;
@@ -88,6 +93,7 @@ export async function getCommit(
     const { data } = await ctx.octokit.rest.git.getCommit({
       owner: ctx.owner,
       repo: ctx.repo,
+      ...requestOptions(ctx),
       commit_sha: sha,
     });
     return { treeSha: data.tree.sha, parents: data.parents.map((p) => p.sha) };
@@ -101,6 +107,7 @@ export async function listTree(ctx: Context, treeSha: string): Promise<TreeListi
     const { data } = await ctx.octokit.rest.git.getTree({
       owner: ctx.owner,
       repo: ctx.repo,
+      ...requestOptions(ctx),
       tree_sha: treeSha,
       recursive: '1',
     });
@@ -154,6 +161,7 @@ export async function readBlob(ctx: Context, sha: string): Promise<string> {
     const { data } = await ctx.octokit.rest.git.getBlob({
       owner: ctx.owner,
       repo: ctx.repo,
+      ...requestOptions(ctx),
       file_sha: sha,
     });
     return Buffer.from(data.content, data.encoding === 'base64' ? 'base64' : 'utf8').toString(
@@ -174,6 +182,7 @@ async function contentEntry(
     const { data } = await ctx.octokit.rest.repos.getContent({
       owner: ctx.owner,
       repo: ctx.repo,
+      ...requestOptions(ctx),
       path,
       ref,
     });
@@ -244,6 +253,7 @@ async function commitChangesOnly(
     const { data } = await ctx.octokit.rest.repos.compareCommitsWithBasehead({
       owner: ctx.owner,
       repo: ctx.repo,
+      ...requestOptions(ctx),
       basehead: `${baseHead}...${headSha}`,
     });
     files = data.files ?? [];
@@ -268,7 +278,7 @@ export async function setRef(
   sha: string,
   exists: boolean,
 ): Promise<void> {
-  const repo = { owner: ctx.owner, repo: ctx.repo };
+  const repo = { owner: ctx.owner, repo: ctx.repo, ...requestOptions(ctx) };
   const update = () =>
     ctx.octokit.rest.git.updateRef({ ...repo, ref: `heads/${branch}`, sha, force: true });
   const create = () =>
@@ -302,6 +312,7 @@ export async function deleteRef(ctx: Context, branch: string): Promise<void> {
     await ctx.octokit.rest.git.deleteRef({
       owner: ctx.owner,
       repo: ctx.repo,
+      ...requestOptions(ctx),
       ref: `heads/${branch}`,
     });
   } catch (error) {

@@ -14,7 +14,6 @@
  * short-lived staging branch and the pull request branch is moved onto it in
  * one step.
  */
-import type { getOctokit } from '@actions/github';
 import { ActionError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import { writeBranch } from './commit.js';
@@ -29,54 +28,30 @@ import {
   listTree,
   readBlob,
   type DesiredFile,
+  type TreeListing,
 } from './git-data.js';
-import { addLabels, createPull, findOpenPull, syncMetadata, updatePull } from './pulls.js';
+import {
+  addLabels,
+  createPull,
+  findOpenPull,
+  syncMetadata,
+  updatePull,
+  type OpenPull,
+} from './pulls.js';
+import type {
+  FileChange,
+  PullRequestDeps,
+  PullRequestRequest,
+  PullRequestResult,
+} from './types.js';
 
-/** The Octokit the action entry point builds with `@actions/github`'s `getOctokit`. */
-export type Octokit = ReturnType<typeof getOctokit>;
-
-export interface FileChange {
-  /** Repository-relative POSIX path. */
-  path: string;
-  /** New full content, UTF-8. */
-  content: string;
-  /** The content the change was made to (the checkout's copy). */
-  original?: string;
-  /**
-   * Makes the same change to another version of the file. Used when the base branch's copy
-   * is not `original` (it moved on since the checkout, or is another branch), so the pull
-   * request never reverts what is on the base.
-   */
-  reapply?: (content: string) => string;
-}
-
-export interface PullRequestRequest {
-  owner: string;
-  repo: string;
-  /** The pull-request-base input; else the workflow's branch; else the repository's default branch. */
-  base?: string;
-  /** The branch the workflow ran on (from GITHUB_REF refs/heads/x), if any. */
-  workflowBranch?: string;
-  /** The pull request branch, fixed per configuration so reruns update the same pull request. */
-  branch: string;
-  title: string;
-  body: string;
-  commitMessage: string;
-  /** Labels to add (labels are only ever added, never removed). */
-  labels: string[];
-  draft: boolean;
-  files: FileChange[];
-}
-
-export interface PullRequestResult {
-  operation: 'created' | 'updated' | 'unchanged';
-  number?: number;
-  url?: string;
-  branch: string;
-  base: string;
-  /** Head commit of the pull request branch (the new commit, or the existing one when unchanged). */
-  commitSha?: string;
-}
+export type {
+  FileChange,
+  Octokit,
+  PullRequestDeps,
+  PullRequestRequest,
+  PullRequestResult,
+} from './types.js';
 
 /** GitHub's limit on a pull request body, in characters. */
 export const MAX_PULL_REQUEST_BODY = 65536;
@@ -84,25 +59,76 @@ export const MAX_PULL_REQUEST_BODY = 65536;
 export { STAGING_BRANCH_SUFFIX } from './commit.js';
 export { gitBlobSha } from './git-data.js';
 
+/** The request's inputs, checked and normalized before any GitHub call. */
+interface CheckedRequest {
+  branch: string;
+  files: FileChange[];
+  labels: string[];
+  body: string;
+}
+
+/** The base branch and what is on it. */
+interface BaseState {
+  base: string;
+  baseHead: string;
+  baseTreeSha: string;
+  baseTree: TreeListing;
+}
+
 /** Creates or updates the pull request so that `branch` is the base head plus one commit with `files`. */
 export async function createOrUpdatePullRequest(
-  octokit: Octokit,
   request: PullRequestRequest,
-  logger: Logger,
+  deps: PullRequestDeps,
 ): Promise<PullRequestResult> {
   const ctx: Context = {
-    octokit,
+    octokit: deps.octokit,
+    logger: deps.logger,
+    signal: deps.signal,
     owner: request.owner,
     repo: request.repo,
     full: `${request.owner}/${request.repo}`,
-    logger,
   };
+  const checked = checkRequest(request, ctx.logger);
+  const { branch } = checked;
+  const state = await readBase(ctx, request, branch);
+  const { base, baseHead, baseTree } = state;
+  const { desired, changed } = await desiredFiles(ctx, state, checked.files);
+
+  const open = await findOpenPull(ctx, branch, base);
+  if (changed.length === 0) return nothingToCommit(ctx, branch, base, open);
+
+  if (open && (await branchHasContent(ctx, open.headSha, baseHead, baseTree, desired, changed))) {
+    return keepCommit(ctx, request, checked, base, open);
+  }
+
+  const commitSha = await writeBranch(ctx, {
+    branch,
+    baseHead,
+    baseTreeSha: state.baseTreeSha,
+    message: request.commitMessage,
+    files: changed,
+    pullOpen: open !== undefined,
+  });
+
+  if (open) return updateOpenPull(ctx, request, checked, base, open, commitSha);
+  return openPull(ctx, request, checked, base, commitSha);
+}
+
+function checkRequest(request: PullRequestRequest, logger: Logger): CheckedRequest {
   const branch = branchName(request.branch);
   if (!branch) throw new ActionError('The pull request branch name is empty.');
-  const validated = validateFiles(request.files);
+  const files = validateFiles(request.files);
   const labels = normalizeLabels(request.labels);
   const body = fitBody(request.body, logger);
+  return { branch, files, labels, body };
+}
 
+/** Resolves the base branch (never the pull request branch) and reads its head commit and tree. */
+async function readBase(
+  ctx: Context,
+  request: PullRequestRequest,
+  branch: string,
+): Promise<BaseState> {
   const { base, source } = await resolveBase(ctx, request);
   if (base === branch) {
     throw new ActionError(
@@ -114,9 +140,18 @@ export async function createOrUpdatePullRequest(
   const baseHead = await baseHeadSha(ctx, base, source);
   const baseCommit = await getCommit(ctx, baseHead);
   const baseTree = await listTree(ctx, baseCommit.treeSha);
-  logger.info(`Base branch '${base}' is at ${baseHead}.`);
+  ctx.logger.info(`Base branch '${base}' is at ${baseHead}.`);
+  return { base, baseHead, baseTreeSha: baseCommit.treeSha, baseTree };
+}
 
-  const current = await blobsAtBase(ctx, baseHead, baseTree, validated);
+/** The files as they will be committed (`desired`), and those of them the base does not have yet. */
+async function desiredFiles(
+  ctx: Context,
+  state: BaseState,
+  validated: FileChange[],
+): Promise<{ desired: DesiredFile[]; changed: DesiredFile[] }> {
+  const { base } = state;
+  const current = await blobsAtBase(ctx, state.baseHead, state.baseTree, validated);
   const files = await onBase(ctx, base, current, validated);
   const desired: DesiredFile[] = files.map((file) => ({
     ...file,
@@ -126,69 +161,96 @@ export async function createOrUpdatePullRequest(
   const changed = desired.filter((file) => current.get(file.path)?.sha !== file.blobSha);
   for (const file of desired) {
     if (!changed.includes(file))
-      logger.debug(`${file.path} already has the new content on '${base}'.`);
+      ctx.logger.debug(`${file.path} already has the new content on '${base}'.`);
   }
+  return { desired, changed };
+}
 
-  const open = await findOpenPull(ctx, branch, base);
-
-  if (changed.length === 0) {
-    if (!open) {
-      logger.info(`Every file already has the new content on '${base}': no pull request needed.`);
-      return { operation: 'unchanged', branch, base };
-    }
-    logger.warning(
-      `Every file already has the new content on '${base}', so pull request #${open.number} ` +
-        `(${open.url}) is no longer needed: review and close it.`,
-    );
-    return {
-      operation: 'unchanged',
-      number: open.number,
-      url: open.url,
-      branch,
-      base,
-      commitSha: open.headSha,
-    };
+/** The base already has every file's new content: no commit, and an open pull request is not needed. */
+function nothingToCommit(
+  ctx: Context,
+  branch: string,
+  base: string,
+  open: OpenPull | undefined,
+): PullRequestResult {
+  if (!open) {
+    ctx.logger.info(`Every file already has the new content on '${base}': no pull request needed.`);
+    return { operation: 'unchanged', branch, base };
   }
-
-  if (open && (await branchHasContent(ctx, open.headSha, baseHead, baseTree, desired, changed))) {
-    logger.info(
-      `Pull request #${open.number} already holds this content on top of '${base}' (${open.headSha}).`,
-    );
-    const updated = await syncMetadata(ctx, open, { title: request.title, body, base }, labels);
-    return {
-      operation: updated ? 'updated' : 'unchanged',
-      number: open.number,
-      url: open.url,
-      branch,
-      base,
-      commitSha: open.headSha,
-    };
-  }
-
-  const commitSha = await writeBranch(ctx, {
+  ctx.logger.warning(
+    `Every file already has the new content on '${base}', so pull request #${open.number} ` +
+      `(${open.url}) is no longer needed: review and close it.`,
+  );
+  return {
+    operation: 'unchanged',
+    number: open.number,
+    url: open.url,
     branch,
-    baseHead,
-    baseTreeSha: baseCommit.treeSha,
-    message: request.commitMessage,
-    files: changed,
-    pullOpen: open !== undefined,
-  });
+    base,
+    commitSha: open.headSha,
+  };
+}
 
-  if (open) {
-    await updatePull(ctx, open.number, { title: request.title, body, base });
-    await addLabels(ctx, open.number, labels, open.labels);
-    logger.info(`Updated pull request #${open.number}: ${open.url}`);
-    return { operation: 'updated', number: open.number, url: open.url, branch, base, commitSha };
-  }
+/** The open pull request already holds the content: only its title, body, base and labels may change. */
+async function keepCommit(
+  ctx: Context,
+  request: PullRequestRequest,
+  checked: CheckedRequest,
+  base: string,
+  open: OpenPull,
+): Promise<PullRequestResult> {
+  ctx.logger.info(
+    `Pull request #${open.number} already holds this content on top of '${base}' (${open.headSha}).`,
+  );
+  const fields = { title: request.title, body: checked.body, base };
+  const updated = await syncMetadata(ctx, open, fields, checked.labels);
+  return {
+    operation: updated ? 'updated' : 'unchanged',
+    number: open.number,
+    url: open.url,
+    branch: checked.branch,
+    base,
+    commitSha: open.headSha,
+  };
+}
 
+async function updateOpenPull(
+  ctx: Context,
+  request: PullRequestRequest,
+  checked: CheckedRequest,
+  base: string,
+  open: OpenPull,
+  commitSha: string,
+): Promise<PullRequestResult> {
+  await updatePull(ctx, open.number, { title: request.title, body: checked.body, base });
+  await addLabels(ctx, open.number, checked.labels, open.labels);
+  ctx.logger.info(`Updated pull request #${open.number}: ${open.url}`);
+  return {
+    operation: 'updated',
+    number: open.number,
+    url: open.url,
+    branch: checked.branch,
+    base,
+    commitSha,
+  };
+}
+
+async function openPull(
+  ctx: Context,
+  request: PullRequestRequest,
+  checked: CheckedRequest,
+  base: string,
+  commitSha: string,
+): Promise<PullRequestResult> {
+  const { branch } = checked;
   const created = await createPull(
     ctx,
-    { branch, base, title: request.title, body },
+    { branch, base, title: request.title, body: checked.body },
     request.draft,
   );
-  await addLabels(ctx, created.pull.number, labels, created.pull.labels);
+  await addLabels(ctx, created.pull.number, checked.labels, created.pull.labels);
   const operation = created.created ? 'created' : 'updated';
-  logger.info(
+  ctx.logger.info(
     `${created.created ? 'Created' : 'Updated'} pull request #${created.pull.number}: ${created.pull.url}`,
   );
   return {

@@ -3,11 +3,11 @@
  * updating its title, body and base, and adding labels.
  */
 import { ActionError, errorMessage } from '../../core/errors.js';
-import type { Context } from './context.js';
+import { requestOptions, type Context } from './context.js';
 import { normalizeNewlines } from './git-data.js';
 import { httpStatus, MSG_PULL_EXISTS, toActionError } from './github-errors.js';
 
-interface OpenPull {
+export interface OpenPull {
   number: number;
   url: string;
   title: string;
@@ -29,6 +29,7 @@ export async function findOpenPull(
       state: 'open',
       head: `${ctx.owner}:${branch}`,
       per_page: 100,
+      ...requestOptions(ctx),
     })
     .then(
       (response) => response.data,
@@ -82,6 +83,7 @@ export async function createPull(
     const { data } = await ctx.octokit.rest.pulls.create({
       owner: ctx.owner,
       repo: ctx.repo,
+      ...requestOptions(ctx),
       title: fields.title,
       head: fields.branch,
       base: fields.base,
@@ -118,6 +120,7 @@ export async function updatePull(
     await ctx.octokit.rest.pulls.update({
       owner: ctx.owner,
       repo: ctx.repo,
+      ...requestOptions(ctx),
       pull_number: number,
       ...fields,
     });
@@ -160,6 +163,7 @@ export async function addLabels(
     await ctx.octokit.rest.issues.addLabels({
       owner: ctx.owner,
       repo: ctx.repo,
+      ...requestOptions(ctx),
       issue_number: number,
       labels: missing,
     });

@@ -12,8 +12,8 @@ import {
   rewriteManifest,
   type RewriteOptions,
   type RewriteResult,
-} from '../../../src/cluster-update/manifests/index.js';
-import { karpenterVersionHints } from '../../../src/cluster-update/manifests/karpenter-version.js';
+} from '../../../../src/cluster-update/manifests/index.js';
+import { karpenterVersionHints } from '../../../../src/cluster-update/manifests/karpenter-version.js';
 import { FIXTURES, NEW_SNAPSHOT, dataWithoutDataVolumeFields } from './fixture-cases.js';
 import { karpenterCrdYamlData, strictStructural, validatorsFor } from './schemas.js';
 

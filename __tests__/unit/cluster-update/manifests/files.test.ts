@@ -2,13 +2,16 @@ import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { mkdir, mkdtemp, readFile, rm, stat, symlink, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { ActionError, InputError } from '../../../src/core/errors.js';
-import { MemoryLogger } from '../../../test-support/memory-logger.js';
+import { ActionError, InputError } from '../../../../src/core/errors.js';
+import { MemoryLogger } from '../../../../test-support/memory-logger.js';
 import {
   updateManifestFiles,
   type RewriteOptions,
-} from '../../../src/cluster-update/manifests/index.js';
-import { eksctlSnippet, karpenterSnippet } from '../../../src/cluster-update/manifests/snippets.js';
+} from '../../../../src/cluster-update/manifests/index.js';
+import {
+  eksctlSnippet,
+  karpenterSnippet,
+} from '../../../../src/cluster-update/manifests/snippets.js';
 import { FIXTURES, NEW_SNAPSHOT, OLD_SNAPSHOT, readFixture } from './fixture-cases.js';
 
 const OPTIONS: RewriteOptions = { snapshotId: NEW_SNAPSHOT };

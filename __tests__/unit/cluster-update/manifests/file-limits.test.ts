@@ -6,10 +6,10 @@ import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { link, mkdir, mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { ActionError } from '../../../src/core/errors.js';
-import { MemoryLogger } from '../../../test-support/memory-logger.js';
-import { updateManifestFiles } from '../../../src/cluster-update/manifests/index.js';
-import { rejectionOf } from '../../../test-support/rejection.js';
+import { ActionError } from '../../../../src/core/errors.js';
+import { MemoryLogger } from '../../../../test-support/memory-logger.js';
+import { updateManifestFiles } from '../../../../src/cluster-update/manifests/index.js';
+import { rejectionOf } from '../../../../test-support/rejection.js';
 import { NEW_SNAPSHOT, readFixture } from './fixture-cases.js';
 
 let workspace: string;

@@ -6,11 +6,11 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
-import type { RewriteOptions } from '../../../src/cluster-update/manifests/index.js';
+import type { RewriteOptions } from '../../../../src/cluster-update/manifests/index.js';
 
 export const FIXTURES = path.resolve(
   path.dirname(fileURLToPath(import.meta.url)),
-  '../../../__fixtures__/manifests',
+  '../../../../__fixtures__/manifests',
 );
 
 /** The snapshot every golden file points at; the fixtures hold OLD_SNAPSHOT where they have one. */

@@ -23,7 +23,7 @@ import { Ajv, type ValidateFunction } from 'ajv';
 
 export const SCHEMAS = path.resolve(
   path.dirname(fileURLToPath(import.meta.url)),
-  '../../../__fixtures__/schemas',
+  '../../../../__fixtures__/schemas',
 );
 
 export interface SchemaSource {

@@ -3,7 +3,7 @@ import { parseDocument, stringify } from 'yaml';
 import {
   karpenterVersionHints,
   versionSupportsRate,
-} from '../../../src/cluster-update/manifests/karpenter-version.js';
+} from '../../../../src/cluster-update/manifests/karpenter-version.js';
 import { karpenterCrdYamlData } from './schemas.js';
 
 const hints = (text: string) => karpenterVersionHints(parseDocument(text), 3);

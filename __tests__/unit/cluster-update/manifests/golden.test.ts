@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { rewriteManifest } from '../../../src/cluster-update/manifests/index.js';
+import { rewriteManifest } from '../../../../src/cluster-update/manifests/index.js';
 import {
   GOLDEN_CASES,
   NEW_SNAPSHOT,

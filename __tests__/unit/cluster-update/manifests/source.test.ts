@@ -6,11 +6,11 @@ import {
   findTemplateMarker,
   lineEndAfter,
   renderScalar,
-} from '../../../src/cluster-update/manifests/source.js';
+} from '../../../../src/cluster-update/manifests/source.js';
 import {
   ebsGiBFromQuantity,
   quantityToBytes,
-} from '../../../src/cluster-update/manifests/quantity.js';
+} from '../../../../src/cluster-update/manifests/quantity.js';
 
 describe('detectEol', () => {
   it('picks the line ending most used', () => {

@@ -1,12 +1,12 @@
 import { describe, expect, it } from '@jest/globals';
-import { InputError } from '../../../src/core/errors.js';
+import { InputError } from '../../../../src/core/errors.js';
 import {
   ManifestParseError,
   rewriteManifest,
   type RewriteOptions,
   type RewriteResult,
-} from '../../../src/cluster-update/manifests/index.js';
-import { eksctlSnippet } from '../../../src/cluster-update/manifests/snippets.js';
+} from '../../../../src/cluster-update/manifests/index.js';
+import { eksctlSnippet } from '../../../../src/cluster-update/manifests/snippets.js';
 import { NEW_SNAPSHOT, OLD_SNAPSHOT, diffLines, readFixture } from './fixture-cases.js';
 
 const NEW = NEW_SNAPSHOT;
