@@ -108,7 +108,7 @@ export async function startFaultProxy(upstream: string): Promise<FaultProxy> {
           headers: { ...req.headers, host: target.host },
         },
         (upstreamRes) => {
-          call.status = upstreamRes.statusCode;
+          if (upstreamRes.statusCode !== undefined) call.status = upstreamRes.statusCode;
           if (!fault) {
             res.writeHead(upstreamRes.statusCode ?? 502, upstreamRes.headers);
             upstreamRes.pipe(res);

@@ -166,11 +166,10 @@ export async function runMainAndPost(
   options: RunOptions,
 ): Promise<{ main: StepResult; post: StepResult }> {
   const main = await runStep(options);
-  const post = await runStep({
-    ...options,
-    cancelWhen: undefined,
-    onSpawn: undefined,
-    state: main.state,
-  });
+  // The post step is not cancelled, and nothing watches its process.
+  const postOptions: RunOptions = { ...options, state: main.state };
+  delete postOptions.cancelWhen;
+  delete postOptions.onSpawn;
+  const post = await runStep(postOptions);
   return { main, post };
 }

@@ -99,7 +99,7 @@ function pulledOn(instanceId: string): string[] {
 describe.each([
   ['node', process.execPath],
   ['node24', NODE24],
-])('the bundle under %s', (name, node) => {
+])('the bundle under %s', (_name, node) => {
   const available = existsSync(node);
   if (!available && process.env.CI)
     throw new Error(`${node} is missing: run \`npm ci --prefix tools/node24\`.`);

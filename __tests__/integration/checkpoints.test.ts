@@ -40,9 +40,11 @@ const context = {
 
 /** Checkpoint snapshots of this use of the action, found by tag. */
 async function findRunCheckpoints(ec2: EC2Client, context: RunContext): Promise<string[]> {
-  const found = await listOwnSnapshots(ec2, {
-    tags: { ...invocationTags(context), [TAG_ROLE]: 'checkpoint' },
-  });
+  const found = await listOwnSnapshots(
+    ec2,
+    { tags: { ...invocationTags(context), [TAG_ROLE]: 'checkpoint' } },
+    new AbortController().signal,
+  );
   return found.flatMap((s) => (s.SnapshotId ? [s.SnapshotId] : []));
 }
 

@@ -167,12 +167,16 @@ describe('distributeSnapshot against moto', () => {
   });
 
   it('checks encryption by default in each region (off in moto)', async () => {
-    const found = await checkEncryptionByDefault(ec2For, {
-      region: SRC,
-      shareWithAccounts: [ACCOUNT],
-      volume: { encrypted: false },
-      copyToRegions: [EU, USE1],
-    });
+    const found = await checkEncryptionByDefault(
+      ec2For,
+      {
+        region: SRC,
+        shareWithAccounts: [ACCOUNT],
+        volume: { encrypted: false },
+        copyToRegions: [EU, USE1],
+      },
+      new AbortController().signal,
+    );
     expect(found).toEqual([
       { region: SRC, enabled: false },
       { region: EU, enabled: false },
@@ -188,6 +192,7 @@ describe('distributeSnapshot against moto', () => {
       clock: new VirtualClock(),
       logger,
       timeoutMs: 10 * 60_000,
+      signal: new AbortController().signal,
     });
     expect(Object.keys(result.snapshotIds).sort()).toEqual([EU, USE1, SRC].sort());
     expect(result.snapshotIds[SRC]).toBe(source);
@@ -236,6 +241,7 @@ describe('distributeSnapshot against moto', () => {
       clock: new VirtualClock(),
       logger: new MemoryLogger(),
       timeoutMs: 10 * 60_000,
+      signal: new AbortController().signal,
     });
     expect(result.snapshotIds).toEqual(firstCopies);
     expect(result.parameters.map((p) => p.version)).toEqual([2, 2, 2]);
@@ -262,6 +268,7 @@ describe('distributeSnapshot against moto', () => {
         clock: new VirtualClock(),
         logger: new MemoryLogger(),
         timeoutMs: 60_000,
+        signal: new AbortController().signal,
       },
     );
     const copy = await describe1(EU, result.snapshotIds[EU] ?? '');
@@ -314,6 +321,7 @@ describe('applyRetention against moto', () => {
           clock: new VirtualClock(),
           logger: new MemoryLogger(),
           timeoutMs: 60_000,
+          signal: new AbortController().signal,
         },
       );
     const euA = (await distribute(a)).snapshotIds[EU] ?? '';
@@ -331,6 +339,7 @@ describe('applyRetention against moto', () => {
       referenced: new Set([b]),
       ec2For,
       logger,
+      signal: new AbortController().signal,
     });
 
     const us = results.find((r) => r.region === SRC);

@@ -31,7 +31,13 @@ const describeWithRegistry = describeWith(unavailable('docker-registry'));
 const failure = (promise: Promise<unknown>) => rejectionOf(promise, RegistryError);
 
 function deps(overrides: Partial<RegistryDeps> = {}): RegistryDeps {
-  return { fetch, logger: new MemoryLogger(), clock: new VirtualClock(), ...overrides };
+  return {
+    fetch,
+    logger: new MemoryLogger(),
+    clock: new VirtualClock(),
+    signal: new AbortController().signal,
+    ...overrides,
+  };
 }
 
 describeWithRegistry('registry digest resolution (open registry)', () => {

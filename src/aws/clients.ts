@@ -119,9 +119,10 @@ const recordTheCall: InitializeMiddleware<object, MetadataBearer> =
     } catch (error) {
       // An abort rejects with the signal's reason, the action's own error: not the call's.
       if (isOwnError(error)) throw error;
+      const resource = resourceOf(args.input);
       recordAwsCall(error, {
         operation: (context.commandName ?? 'AWS call').replace(/Command$/, ''),
-        resource: resourceOf(args.input),
+        ...(resource !== undefined ? { resource } : {}),
       });
       throw error;
     }

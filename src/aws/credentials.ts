@@ -13,19 +13,16 @@ import {
 } from '@aws-sdk/client-sts';
 import { memoize } from '@smithy/property-provider';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
-import type { Clock } from '../core/clock.js';
+import type { Deps } from '../core/deps.js';
 import { ActionError, errorMessage } from '../core/errors.js';
 import { awsErrorName } from './errors.js';
 import type { CredentialsConfig } from '../config/types.js';
-import type { Logger } from '../core/logger.js';
 
-export interface WebIdentityDeps {
+export interface WebIdentityDeps extends Deps {
   /** Asks the runner for an OIDC token for `audience` (core.getIDToken). */
   getIdToken: (audience: string) => Promise<string>;
   /** An STS client for the region, without credentials (the call is unsigned). */
   sts: STSClient;
-  clock: Clock;
-  logger: Logger;
   /** Registers a value that must never appear in logs (core.setSecret). */
   maskSecret: (value: string) => void;
   /** Whether the job may request OIDC tokens at all (`id-token: write`). */
@@ -143,7 +140,7 @@ export interface CallerIdentity {
 /** Proves the credentials work before anything is created, and says whose they are. */
 export async function checkCallerIdentity(
   sts: STSClient,
-  signal?: AbortSignal,
+  signal: AbortSignal,
 ): Promise<CallerIdentity> {
   try {
     const out = await sts.send(new GetCallerIdentityCommand({}), { abortSignal: signal });

@@ -13,11 +13,11 @@ import {
   type SnapshotState,
 } from '@aws-sdk/client-ec2';
 import { collectPages, MAX_PAGES } from './pages.js';
-import { requestSignal, type Clock } from '../core/clock.js';
+import { requestSignal } from '../core/clock.js';
+import type { Deps } from '../core/deps.js';
 import { ActionError, errorMessage } from '../core/errors.js';
 import { awsErrorName, describeAwsError } from './errors.js';
 import { memoryLedger, type CreateLedger } from './create-ledger.js';
-import type { Logger } from '../core/logger.js';
 import { STATE_COMPLETE, tagSpecifications, TAG_STATE } from './tags.js';
 import { pollUntil } from './wait.js';
 
@@ -52,9 +52,7 @@ export const CREATE_REQUEST_TIMEOUT_MS = 60_000;
 export async function createSnapshot(
   ec2: EC2Client,
   target: { volumeId: string; description: string; tags: Record<string, string> },
-  deps: {
-    clock: Clock;
-    signal?: AbortSignal | undefined;
+  deps: Pick<Deps, 'clock' | 'signal'> & {
     rateRetries?: number;
     ledger?: CreateLedger | undefined;
   },
@@ -90,7 +88,7 @@ export async function createSnapshot(
 export async function markBuildFinished(
   ec2: EC2Client,
   snapshotId: string,
-  deps: { logger: Logger; warn: (message: string) => void; signal?: AbortSignal },
+  deps: Pick<Deps, 'logger' | 'signal'> & { warn: (message: string) => void },
 ): Promise<void> {
   try {
     await ec2.send(
@@ -102,7 +100,7 @@ export async function markBuildFinished(
     );
     deps.logger.info(`Marked ${snapshotId} as a finished build.`);
   } catch (error) {
-    if (deps.signal?.aborted) throw error;
+    if (deps.signal.aborted) throw error;
     deps.warn(
       `Could not tag ${snapshotId} as a finished build (CreateTags: ${describeAwsError(error)}); ` +
         "it is this run's output, but later runs will not reuse it or build on it. " +
@@ -118,7 +116,7 @@ export async function markBuildFinished(
 export async function listOwnSnapshots(
   ec2: EC2Client,
   filter: { tags: Record<string, string>; states?: SnapshotState[] },
-  signal?: AbortSignal,
+  signal: AbortSignal,
   maxPages = MAX_PAGES,
 ): Promise<Snapshot[]> {
   return collectPages(async (nextToken) => {
@@ -141,11 +139,8 @@ export async function listOwnSnapshots(
   }, maxPages);
 }
 
-export interface SnapshotWaitDeps {
+export interface SnapshotWaitDeps extends Deps {
   ec2: EC2Client;
-  clock: Clock;
-  logger: Logger;
-  signal?: AbortSignal;
   /** Longest pause between two looks (default 15 s); the first is after 1 s. */
   maxIntervalMs?: number;
 }
@@ -211,7 +206,7 @@ export interface DeletedSnapshots {
 export async function deleteSnapshots(
   ec2: EC2Client,
   ids: Iterable<string>,
-  signal?: AbortSignal,
+  signal: AbortSignal,
 ): Promise<DeletedSnapshots> {
   const out: DeletedSnapshots = { deleted: [], gone: [], failed: [] };
   for (const id of ids) {
@@ -227,7 +222,7 @@ export async function deleteSnapshots(
 export async function deleteSnapshot(
   ec2: EC2Client,
   snapshotId: string,
-  signal?: AbortSignal,
+  signal: AbortSignal,
 ): Promise<boolean> {
   try {
     await ec2.send(new DeleteSnapshotCommand({ SnapshotId: snapshotId }), { abortSignal: signal });

@@ -30,7 +30,7 @@ export interface PollOptions<T> {
   /** How much the delay grows after each check (default 1.5). */
   backoff?: number;
   clock: Clock;
-  signal?: AbortSignal;
+  signal: AbortSignal;
   check: () => Promise<PollResult<T>>;
   /** Called with each not-done detail, e.g. to log progress. */
   onPending?: (detail: string | undefined, elapsedMs: number) => void;
@@ -59,7 +59,7 @@ export async function pollUntil<T>(options: PollOptions<T>): Promise<T> {
   let lastDetail: string | undefined;
   let failingSince: number | undefined;
   for (;;) {
-    if (signal?.aborted) throw abortReason(signal);
+    if (signal.aborted) throw abortReason(signal);
     let result: PollResult<T>;
     try {
       result = await options.check();
@@ -67,7 +67,7 @@ export async function pollUntil<T>(options: PollOptions<T>): Promise<T> {
     } catch (error) {
       const now = clock.now();
       failingSince ??= now;
-      if (signal?.aborted || !isTransientAwsError(error)) throw error;
+      if (signal.aborted || !isTransientAwsError(error)) throw error;
       if (now - failingSince >= TRANSIENT_WINDOW_MS || now >= deadline) throw error;
       result = { done: false, detail: `${describeAwsError(error)}; trying again` };
     }

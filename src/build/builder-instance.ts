@@ -276,7 +276,7 @@ export async function describeInstance(
 export interface WaitDeps {
   ec2: EC2Client;
   clock: Clock;
-  signal?: AbortSignal;
+  signal: AbortSignal;
 }
 
 export async function waitForInstanceState(

@@ -149,6 +149,7 @@ export class CheckpointChain {
         // no waiting out EC2's rate either: that would hold up `stop`.
         const id = await createSnapshot(ec2, this.target, {
           clock,
+          signal: new AbortController().signal,
           rateRetries: 0,
           ledger: this.deps.ledger,
         });

@@ -23,7 +23,7 @@ export interface JanitorRequest {
   olderThanMs: number;
   clock: Clock;
   logger: Logger;
-  signal?: AbortSignal;
+  signal: AbortSignal;
 }
 
 export interface JanitorResult {

@@ -25,7 +25,7 @@ export interface SsmDeps {
   ec2: EC2Client;
   clock: Clock;
   logger: Logger;
-  signal?: AbortSignal;
+  signal: AbortSignal;
 }
 
 export async function waitForSsmOnline(

@@ -19,7 +19,7 @@ import {
 import { abortReason } from '../core/clock.js';
 import { AbortedError, ActionError, InputError, errorMessage } from '../core/errors.js';
 import { awsErrorName, describeAwsError } from '../aws/errors.js';
-import type { Logger } from '../core/logger.js';
+import type { Deps } from '../core/deps.js';
 import { deleteSnapshot, listOwnSnapshots } from '../aws/snapshots.js';
 import { buildFinished, TAG_LINEAGE, TAG_REPOSITORY } from '../aws/tags.js';
 
@@ -39,7 +39,8 @@ export interface RetentionResult {
   kept: KeptSnapshot[];
 }
 
-export interface RetentionParams {
+/** What retention is given; of the deps, the logger and the run's signal (it does not wait). */
+export interface RetentionParams extends Pick<Deps, 'logger' | 'signal'> {
   /** Value of TAG_LINEAGE on this run's snapshot. */
   lineage: string;
   /** owner/name: value of the repository tag on this run's snapshot. */
@@ -54,8 +55,6 @@ export interface RetentionParams {
   /** Snapshot IDs named by the manifests update-files matched: never deleted. */
   referenced: ReadonlySet<string>;
   ec2For: (region: string) => EC2Client;
-  logger: Logger;
-  signal?: AbortSignal;
 }
 
 export interface RetentionPlan {
@@ -147,7 +146,7 @@ async function listLineage(
       MAX_PAGES,
     );
   } catch (error) {
-    if (params.signal?.aborted) throw abortReason(params.signal);
+    if (params.signal.aborted) throw abortReason(params.signal);
     throw new ActionError(
       `Listing the snapshots of lineage '${params.lineage}' in ${region} failed (${describeAwsError(error)}); ` +
         `old snapshots were not deleted there. The role needs ec2:DescribeSnapshots in ${region}.`,
@@ -235,15 +234,14 @@ async function retainInRegion(region: string, params: RetentionParams): Promise<
   const result: RetentionResult = { region, deleted: [], kept: [...plan.kept] };
 
   for (const snapshot of plan.candidates) {
-    if (signal?.aborted) throw abortReason(signal);
+    if (signal.aborted) throw abortReason(signal);
     const id = snapshot.SnapshotId ?? '';
     const started = snapshot.StartTime ? ` (started ${snapshot.StartTime.toISOString()})` : '';
     let reason: string | undefined;
     try {
       reason = await reasonToKeep(ec2, region, id, params);
     } catch (error) {
-      if (signal?.aborted || error instanceof AbortedError)
-        throw signal ? abortReason(signal) : error;
+      if (signal.aborted || error instanceof AbortedError) throw abortReason(signal);
       const message = describeAwsError(error);
       logger.warning(
         `Could not check whether ${id} in ${region} is still needed (${message}); it was not deleted. ` +
@@ -264,8 +262,7 @@ async function retainInRegion(region: string, params: RetentionParams): Promise<
         logger.debug(`${id} in ${region} was already gone.`);
       }
     } catch (error) {
-      if (signal?.aborted || error instanceof AbortedError)
-        throw signal ? abortReason(signal) : error;
+      if (signal.aborted || error instanceof AbortedError) throw abortReason(signal);
       const message = describeAwsError(error);
       if (awsErrorName(error) === 'InvalidSnapshot.InUse') {
         logger.info(`Keeping ${id} in ${region}: in use (${errorMessage(error)}).`);
@@ -309,7 +306,7 @@ export async function applyRetention(params: RetentionParams): Promise<Retention
     if (outcome.status === 'fulfilled') results.push(outcome.value);
     else errors.push(outcome.reason);
   }
-  if (params.signal?.aborted) throw abortReason(params.signal);
+  if (params.signal.aborted) throw abortReason(params.signal);
   const aborted = errors.find((e) => e instanceof AbortedError);
   if (aborted) throw aborted;
   if (errors.length === 1) throw errors[0];

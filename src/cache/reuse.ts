@@ -25,7 +25,7 @@ function tagOf(snapshot: Snapshot, key: string): string | undefined {
 async function completedSnapshots(
   ec2: EC2Client,
   tags: Record<string, string>,
-  signal?: AbortSignal,
+  signal: AbortSignal,
 ): Promise<Snapshot[]> {
   const found = (await listOwnSnapshots(ec2, { tags, states: ['completed'] }, signal)).filter(
     (s) => s.State === 'completed' && buildFinished(s),
@@ -41,7 +41,7 @@ export async function findSnapshotByKey(
   ec2: EC2Client,
   key: string,
   lineage: string,
-  signal?: AbortSignal,
+  signal: AbortSignal,
 ): Promise<Snapshot | undefined> {
   return (
     await completedSnapshots(ec2, { [TAG_BUILD_KEY]: key, [TAG_LINEAGE]: lineage }, signal)
@@ -84,7 +84,7 @@ export async function chooseBaseSnapshot(
   ec2: EC2Client,
   config: BuildConfig,
   lineage: string,
-  signal?: AbortSignal,
+  signal: AbortSignal,
 ): Promise<BaseChoice> {
   const setting = config.baseSnapshot;
   if (setting === 'none') return { kind: 'none', reason: 'base-snapshot is none' };

@@ -80,7 +80,7 @@ export function proxyFetch(env: Env = process.env): typeof fetch {
   // undici's own fetch with its own dispatcher (the global fetch may be another undici).
   const viaProxy = undiciFetch as unknown as (
     input: Parameters<typeof fetch>[0],
-    init: RequestInit & { dispatcher: EnvHttpProxyAgent },
+    init: Omit<RequestInit, 'dispatcher'> & { dispatcher: EnvHttpProxyAgent },
   ) => Promise<Response>;
   return (input, init) => viaProxy(input, { ...init, dispatcher });
 }

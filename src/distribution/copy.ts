@@ -22,7 +22,7 @@ import {
   rethrowIfAborted,
 } from '../aws/errors.js';
 import { INPUT } from './config.js';
-import { remaining, type Run } from './run.js';
+import { remaining, type Run } from './context.js';
 
 /**
  * Set on every copy: `<source region>/<source snapshot ID>`. A later run that
@@ -174,7 +174,7 @@ async function waitForCopy(
     intervalMs: 2_000,
     maxIntervalMs: 30_000,
     clock: deps.clock,
-    ...(deps.signal ? { signal: deps.signal } : {}),
+    signal: deps.signal,
     check: async () => {
       let snapshot: Snapshot | undefined;
       try {
@@ -217,8 +217,8 @@ async function discardCopy(
   copyId: string,
 ): Promise<void> {
   try {
-    // No abort signal: this runs when the run is being cancelled, too.
-    await deleteSnapshot(ec2, copyId);
+    // A signal nothing aborts: this runs when the run is being cancelled, too.
+    await deleteSnapshot(ec2, copyId, new AbortController().signal);
     run.deps.logger.info(`Deleted the unfinished copy ${copyId} in ${region}.`);
   } catch (error) {
     run.deps.logger.warning(

@@ -10,11 +10,11 @@ import {
 } from '@aws-sdk/client-ec2';
 import { collectPages } from '../aws/pages.js';
 import { ActionError } from '../core/errors.js';
-import { WaitTimeoutError, pollUntil } from '../aws/wait.js';
+import { WaitTimeoutError, pollUntil, type PollResult } from '../aws/wait.js';
 import { formatDuration } from '../core/format.js';
 import { describeAwsError, rethrowIfAborted } from '../aws/errors.js';
 import { INPUT } from './config.js';
-import { remaining, type Run } from './run.js';
+import { remaining, type Run } from './context.js';
 
 const FSR_FAILED_STATES = new Set(['disabling', 'disabled']);
 
@@ -29,7 +29,7 @@ async function describeFsr(
   ec2: EC2Client,
   snapshotId: string,
   azs: string[],
-  signal?: AbortSignal,
+  signal: AbortSignal,
 ): Promise<DescribeFastSnapshotRestoreSuccessItem[]> {
   return collectPages(async (nextToken) => {
     const out = await ec2.send(
@@ -46,12 +46,20 @@ async function describeFsr(
   });
 }
 
-export async function enableFastSnapshotRestore(
-  run: Run,
-): Promise<Array<{ az: string; state: string }>> {
+type FsrStates = Map<string, string>;
+
+/** Each AZ's state, in the order the AZs were given; 'enabling' for one not listed yet. */
+function statesOf(run: Run, states: FsrStates): Array<{ az: string; state: string }> {
+  return run.config.fastSnapshotRestoreAzs.map((az) => ({
+    az,
+    state: states.get(az) ?? 'enabling',
+  }));
+}
+
+/** EnableFastSnapshotRestores in every AZ; the states it answered with. */
+async function requestFsr(run: Run, ec2: EC2Client): Promise<FsrStates> {
   const { deps, snapshotId } = run;
   const azs = run.config.fastSnapshotRestoreAzs;
-  const ec2 = deps.ec2For(run.sourceRegion);
   let out;
   try {
     out = await ec2.send(
@@ -79,26 +87,57 @@ export async function enableFastSnapshotRestore(
       `Fast snapshot restore could not be enabled for ${snapshotId}: ${failures.join('; ')}. ${fsrFailureHint(snapshotId)}`,
     );
   }
-  const states = new Map<string, string>();
+  const states: FsrStates = new Map();
   for (const item of out.Successful ?? []) {
     if (item.AvailabilityZone) states.set(item.AvailabilityZone, item.State ?? 'enabling');
   }
-  const current = (): Array<{ az: string; state: string }> =>
-    azs.map((az) => ({ az, state: states.get(az) ?? 'enabling' }));
+  return states;
+}
 
-  if (!run.config.waitForFastSnapshotRestore) {
-    deps.logger.notice(
-      `Fast snapshot restore for ${snapshotId} is being enabled in ${azs.join(', ')} ` +
-        `(${current()
-          .map((s) => `${s.az}: ${s.state}`)
-          .join(
-            ', ',
-          )}); it takes about 60 minutes per TiB to reach 'enabled' and is billed per AZ-hour from now.`,
-    );
-    return current();
+/**
+ * One look at the AZs' states: done when every AZ is `enabled`; throws when one went to
+ * `disabling`/`disabled` or failed. Logs each AZ's state when it changes.
+ */
+async function checkFsr(
+  run: Run,
+  ec2: EC2Client,
+  states: FsrStates,
+  reported: FsrStates,
+): Promise<PollResult<undefined>> {
+  const { deps, snapshotId } = run;
+  const azs = run.config.fastSnapshotRestoreAzs;
+  const items = await describeFsr(ec2, snapshotId, azs, deps.signal);
+  for (const item of items) {
+    const az = item.AvailabilityZone;
+    if (!az || !azs.includes(az)) continue;
+    const state = item.State ?? 'unknown';
+    states.set(az, state);
+    const reason = item.StateTransitionReason ?? '';
+    if (FSR_FAILED_STATES.has(state) || /^Server\./.test(reason)) {
+      throw new ActionError(
+        `Fast snapshot restore of ${snapshotId} in ${az} went to '${state}'` +
+          `${reason ? ` (${reason})` : ''} instead of 'enabled'. It was disabled or failed to enable; ` +
+          `enable it again, or pick other Availability Zones in ${INPUT.fastSnapshotRestoreAzs}.`,
+      );
+    }
+    if (reported.get(az) !== state) {
+      reported.set(az, state);
+      deps.logger.info(`Fast snapshot restore of ${snapshotId} in ${az}: ${state}`);
+    }
   }
+  const pending = azs.filter((az) => states.get(az) !== 'enabled');
+  if (pending.length === 0) return { done: true, value: undefined };
+  return {
+    done: false,
+    detail: pending.map((az) => `${az} ${states.get(az) ?? 'not listed yet'}`).join(', '),
+  };
+}
 
-  const reported = new Map<string, string>();
+/** Follows every AZ to `enabled`, within the distribution's deadline. */
+async function waitForFsr(run: Run, ec2: EC2Client, states: FsrStates): Promise<void> {
+  const { deps, snapshotId } = run;
+  const azs = run.config.fastSnapshotRestoreAzs;
+  const reported: FsrStates = new Map();
   try {
     await pollUntil({
       what: `fast snapshot restore of ${snapshotId} to be enabled in ${azs.join(', ')}`,
@@ -106,34 +145,8 @@ export async function enableFastSnapshotRestore(
       intervalMs: 1_000,
       maxIntervalMs: 60_000,
       clock: deps.clock,
-      ...(deps.signal ? { signal: deps.signal } : {}),
-      check: async () => {
-        const items = await describeFsr(ec2, snapshotId, azs, deps.signal);
-        for (const item of items) {
-          const az = item.AvailabilityZone;
-          if (!az || !azs.includes(az)) continue;
-          const state = item.State ?? 'unknown';
-          states.set(az, state);
-          const reason = item.StateTransitionReason ?? '';
-          if (FSR_FAILED_STATES.has(state) || /^Server\./.test(reason)) {
-            throw new ActionError(
-              `Fast snapshot restore of ${snapshotId} in ${az} went to '${state}'` +
-                `${reason ? ` (${reason})` : ''} instead of 'enabled'. It was disabled or failed to enable; ` +
-                `enable it again, or pick other Availability Zones in ${INPUT.fastSnapshotRestoreAzs}.`,
-            );
-          }
-          if (reported.get(az) !== state) {
-            reported.set(az, state);
-            deps.logger.info(`Fast snapshot restore of ${snapshotId} in ${az}: ${state}`);
-          }
-        }
-        const pending = azs.filter((az) => states.get(az) !== 'enabled');
-        if (pending.length === 0) return { done: true, value: undefined };
-        return {
-          done: false,
-          detail: pending.map((az) => `${az} ${states.get(az) ?? 'not listed yet'}`).join(', '),
-        };
-      },
+      signal: deps.signal,
+      check: () => checkFsr(run, ec2, states, reported),
     });
   } catch (error) {
     if (error instanceof WaitTimeoutError) {
@@ -146,6 +159,33 @@ export async function enableFastSnapshotRestore(
     }
     throw error;
   }
+}
+
+/**
+ * Enables fast snapshot restore for the snapshot in the configured AZs; with
+ * waitForFastSnapshotRestore, follows every AZ to `enabled`. Returns each AZ's state.
+ */
+export async function enableFastSnapshotRestore(
+  run: Run,
+): Promise<Array<{ az: string; state: string }>> {
+  const { deps, snapshotId } = run;
+  const azs = run.config.fastSnapshotRestoreAzs;
+  const ec2 = deps.ec2For(run.sourceRegion);
+  const states = await requestFsr(run, ec2);
+
+  if (!run.config.waitForFastSnapshotRestore) {
+    deps.logger.notice(
+      `Fast snapshot restore for ${snapshotId} is being enabled in ${azs.join(', ')} ` +
+        `(${statesOf(run, states)
+          .map((s) => `${s.az}: ${s.state}`)
+          .join(
+            ', ',
+          )}); it takes about 60 minutes per TiB to reach 'enabled' and is billed per AZ-hour from now.`,
+    );
+    return statesOf(run, states);
+  }
+
+  await waitForFsr(run, ec2, states);
   deps.logger.info(`Fast snapshot restore of ${snapshotId} is enabled in ${azs.join(', ')}.`);
-  return current();
+  return statesOf(run, states);
 }

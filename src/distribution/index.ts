@@ -21,7 +21,7 @@ import { validateDistributionConfig, type DistributionConfig } from './config.js
 import { copyToRegion } from './copy.js';
 import { enableFastSnapshotRestore } from './fast-restore.js';
 import { publish } from './parameter.js';
-import { remaining, type DistributionDeps, type DistributionResult, type Run } from './run.js';
+import { remaining, type DistributionDeps, type DistributionResult, type Run } from './context.js';
 import { share } from './share.js';
 
 export {
@@ -31,7 +31,7 @@ export {
   type DistributionConfig,
 } from './config.js';
 export { TAG_SOURCE } from './copy.js';
-export type { DistributionDeps, DistributionResult } from './run.js';
+export type { DistributionDeps, DistributionResult } from './context.js';
 export {
   checkEncryptionByDefault,
   checkShareable,
@@ -48,7 +48,7 @@ async function completedSource(run: Run): Promise<Snapshot> {
       ec2: deps.ec2For(run.sourceRegion),
       clock: deps.clock,
       logger: deps.logger,
-      ...(deps.signal ? { signal: deps.signal } : {}),
+      signal: deps.signal,
     });
   } catch (error) {
     rethrowIfAborted(error, deps.signal);
@@ -83,6 +83,107 @@ async function finishRegion(
   }
 }
 
+/** One part of a distribution running: its label for messages, and its promise. */
+interface Part {
+  label: string;
+  promise: Promise<void>;
+}
+
+interface Failure {
+  label: string;
+  error: unknown;
+}
+
+/** The configuration with each copy region and account once. */
+function normalized(config: DistributionConfig): DistributionConfig {
+  return {
+    ...config,
+    copyToRegions: [...new Set(config.copyToRegions)],
+    shareWithAccounts: [...new Set(config.shareWithAccounts)],
+  };
+}
+
+/** Starts every part at once: FSR in the source region, the source region, each copy. */
+function startParts(run: Run, source: Snapshot, result: DistributionResult): Part[] {
+  const parts: Part[] = [];
+  if (run.config.fastSnapshotRestoreAzs.length > 0) {
+    parts.push({
+      label: `fast snapshot restore in ${run.sourceRegion}`,
+      promise: enableFastSnapshotRestore(run).then((states) => {
+        result.fastSnapshotRestore = states;
+      }),
+    });
+  }
+  parts.push({
+    label: run.sourceRegion,
+    promise: finishRegion(run, run.sourceRegion, source, result),
+  });
+  for (const region of run.config.copyToRegions) {
+    parts.push({
+      label: region,
+      promise: copyToRegion(run, region, source).then(async (copy) => {
+        result.snapshotIds[region] = copy.SnapshotId ?? '';
+        await finishRegion(run, region, copy, result);
+      }),
+    });
+  }
+  return parts;
+}
+
+/** Waits for every part; the ones that failed, in the order they were started. */
+async function failuresOf(parts: Part[]): Promise<Failure[]> {
+  const settled = await Promise.allSettled(parts.map((p) => p.promise));
+  const failures: Failure[] = [];
+  settled.forEach((outcome, i) => {
+    if (outcome.status === 'rejected') {
+      failures.push({ label: parts[i]?.label ?? '?', error: outcome.reason });
+    }
+  });
+  return failures;
+}
+
+/**
+ * Ends a distribution some parts of which failed: with the abort when it was cancelled, else
+ * with the one failure, or one ActionError listing them all. Says which copies are kept.
+ */
+function throwFailures(run: Run, failures: Failure[], result: DistributionResult): never {
+  const { deps, snapshotId, sourceRegion } = run;
+  const aborted = failures.find((f) => f.error instanceof AbortedError);
+  if (aborted || deps.signal.aborted) {
+    throw deps.signal.aborted ? abortReason(deps.signal) : aborted?.error;
+  }
+  const copies = Object.entries(result.snapshotIds)
+    .filter(([region]) => region !== sourceRegion)
+    .map(([region, id]) => `${region}: ${id}`);
+  if (copies.length > 0) {
+    deps.logger.info(`Completed copies, kept for a later run to reuse: ${copies.join(', ')}.`);
+  }
+  const first = failures[0];
+  if (failures.length === 1 && first) {
+    const { error } = first;
+    if (error instanceof ActionError || error instanceof InputError) throw error;
+    throw new ActionError(`Distributing ${snapshotId} (${first.label}): ${errorMessage(error)}`, {
+      cause: error,
+    });
+  }
+  throw new ActionError(
+    `Distributing ${snapshotId} failed in ${failures.length} places: ` +
+      failures.map((f) => `[${f.label}] ${errorMessage(f.error)}`).join(' '),
+    { cause: first?.error },
+  );
+}
+
+/** The result in a stable order: the source region first, then the copies as listed. */
+function inOrder(run: Run, result: DistributionResult): DistributionResult {
+  if (run.config.shareWithAccounts.length > 0) result.shared = run.config.shareWithAccounts;
+  const order = [run.sourceRegion, ...run.config.copyToRegions];
+  result.parameters.sort((a, b) => order.indexOf(a.region) - order.indexOf(b.region));
+  result.snapshotIds = Object.fromEntries(
+    order.map((region) => [region, result.snapshotIds[region] ?? '']),
+  );
+  return result;
+}
+
 /**
  * Distributes a completed snapshot: FSR in the source region's AZs, copies in
  * parallel, sharing and the SSM parameter in every region. Validates `config`
@@ -97,17 +198,10 @@ export async function distributeSnapshot(
   deps: DistributionDeps,
 ): Promise<DistributionResult> {
   validateDistributionConfig(config, sourceRegion);
-  const copyRegions = [...new Set(config.copyToRegions)];
-  const shareWithAccounts = [...new Set(config.shareWithAccounts)];
-  const normalized: DistributionConfig = {
-    ...config,
-    copyToRegions: copyRegions,
-    shareWithAccounts,
-  };
   const run: Run = {
     snapshotId,
     sourceRegion,
-    config: normalized,
+    config: normalized(config),
     deps,
     deadline: deps.clock.now() + deps.timeoutMs,
     repository: undefined,
@@ -122,69 +216,7 @@ export async function distributeSnapshot(
   const source = await completedSource(run);
   run.repository = source.Tags?.find((t) => t.Key === TAG_REPOSITORY)?.Value;
 
-  type Part = { label: string; promise: Promise<void> };
-  const parts: Part[] = [];
-  if (normalized.fastSnapshotRestoreAzs.length > 0) {
-    parts.push({
-      label: `fast snapshot restore in ${sourceRegion}`,
-      promise: enableFastSnapshotRestore(run).then((states) => {
-        result.fastSnapshotRestore = states;
-      }),
-    });
-  }
-  parts.push({
-    label: sourceRegion,
-    promise: finishRegion(run, sourceRegion, source, result),
-  });
-  for (const region of copyRegions) {
-    parts.push({
-      label: region,
-      promise: copyToRegion(run, region, source).then(async (copy) => {
-        result.snapshotIds[region] = copy.SnapshotId ?? '';
-        await finishRegion(run, region, copy, result);
-      }),
-    });
-  }
-
-  const settled = await Promise.allSettled(parts.map((p) => p.promise));
-  const failures: Array<{ label: string; error: unknown }> = [];
-  settled.forEach((outcome, i) => {
-    if (outcome.status === 'rejected') {
-      failures.push({ label: parts[i]?.label ?? '?', error: outcome.reason });
-    }
-  });
-  if (failures.length > 0) {
-    const aborted = failures.find((f) => f.error instanceof AbortedError);
-    if (aborted || deps.signal?.aborted) {
-      throw deps.signal?.aborted ? abortReason(deps.signal) : aborted?.error;
-    }
-    const copies = Object.entries(result.snapshotIds)
-      .filter(([region]) => region !== sourceRegion)
-      .map(([region, id]) => `${region}: ${id}`);
-    if (copies.length > 0) {
-      deps.logger.info(`Completed copies, kept for a later run to reuse: ${copies.join(', ')}.`);
-    }
-    const first = failures[0];
-    if (failures.length === 1 && first) {
-      const { error } = first;
-      if (error instanceof ActionError || error instanceof InputError) throw error;
-      throw new ActionError(`Distributing ${snapshotId} (${first.label}): ${errorMessage(error)}`, {
-        cause: error,
-      });
-    }
-    throw new ActionError(
-      `Distributing ${snapshotId} failed in ${failures.length} places: ` +
-        failures.map((f) => `[${f.label}] ${errorMessage(f.error)}`).join(' '),
-      { cause: first?.error },
-    );
-  }
-
-  if (shareWithAccounts.length > 0) result.shared = shareWithAccounts;
-  // A stable order: source first, then copies as listed.
-  const order = [sourceRegion, ...copyRegions];
-  result.parameters.sort((a, b) => order.indexOf(a.region) - order.indexOf(b.region));
-  result.snapshotIds = Object.fromEntries(
-    order.map((region) => [region, result.snapshotIds[region] ?? '']),
-  );
-  return result;
+  const failures = await failuresOf(startParts(run, source, result));
+  if (failures.length > 0) throwFailures(run, failures, result);
+  return inOrder(run, result);
 }

@@ -4,7 +4,7 @@ import { ActionError } from '../core/errors.js';
 import { awsErrorName } from '../aws/errors.js';
 import { describeAwsError, rethrowIfAborted } from '../aws/errors.js';
 import { INPUT } from './config.js';
-import type { Run } from './run.js';
+import type { Run } from './context.js';
 
 export async function publish(
   run: Run,

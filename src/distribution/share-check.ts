@@ -72,7 +72,7 @@ export interface EncryptionByDefault {
 async function readDefaultKmsKey(
   ec2: EC2Client,
   region: string,
-  signal?: AbortSignal,
+  signal: AbortSignal,
 ): Promise<string> {
   try {
     const out = await ec2.send(new GetEbsDefaultKmsKeyIdCommand({}), { abortSignal: signal });
@@ -89,7 +89,7 @@ async function readDefaultKmsKey(
 async function readEncryptionEnabled(
   ec2: EC2Client,
   region: string,
-  signal?: AbortSignal,
+  signal: AbortSignal,
 ): Promise<boolean> {
   try {
     const out = await ec2.send(new GetEbsEncryptionByDefaultCommand({}), { abortSignal: signal });
@@ -113,7 +113,7 @@ async function readEncryptionEnabled(
 export async function checkEncryptionByDefault(
   ec2For: (region: string) => EC2Client,
   config: ShareCheckConfig,
-  signal?: AbortSignal,
+  signal: AbortSignal,
 ): Promise<EncryptionByDefault[]> {
   checkShareable(config);
   if (config.shareWithAccounts.length === 0) return [];

@@ -4,7 +4,7 @@ import { ActionError, errorMessage } from '../core/errors.js';
 import { awsErrorName } from '../aws/errors.js';
 import { describeAwsError, rethrowIfAborted } from '../aws/errors.js';
 import { INPUT } from './config.js';
-import type { Run } from './run.js';
+import type { Run } from './context.js';
 import { SHARE_FIX, copyKeyFix } from './share-check.js';
 
 export async function share(

@@ -3,11 +3,15 @@
  * digest resolver's `credentialsFor`. The ECR API call must go to the registry's own region, so
  * the caller gives a factory of clients per region.
  */
-import { GetAuthorizationTokenCommand, type ECRClient } from '@aws-sdk/client-ecr';
+import {
+  GetAuthorizationTokenCommand,
+  type ECRClient,
+  type GetAuthorizationTokenCommandOutput,
+} from '@aws-sdk/client-ecr';
 import { systemClock, type Clock } from '../../core/clock.js';
 import { errorMessage } from '../../core/errors.js';
 import { awsErrorName } from '../../aws/errors.js';
-import type { CredentialsProvider, RegistryCredentials } from './client.js';
+import type { CredentialsProvider, RegistryCredentials } from './auth.js';
 
 export interface EcrRegistry {
   accountId: string;
@@ -39,6 +43,63 @@ export function parseEcrRegistry(registry: string): EcrRegistry | undefined {
   return accountId && region ? { accountId, region } : undefined;
 }
 
+interface EcrToken {
+  credentials: RegistryCredentials;
+  expiresAt: number;
+}
+
+/** GetAuthorizationToken for the registry's account, with the error explained. */
+async function getAuthorizationToken(
+  ecr: EcrRegistry,
+  client: EcrClientFactory,
+): Promise<GetAuthorizationTokenCommandOutput> {
+  try {
+    return await client(ecr.region).send(
+      new GetAuthorizationTokenCommand({ registryIds: [ecr.accountId] }),
+    );
+  } catch (error) {
+    const name = awsErrorName(error);
+    const hint =
+      name === 'AccessDeniedException'
+        ? ' (the runner role needs ecr:GetAuthorizationToken, and ecr:BatchGetImage and ' +
+          'ecr:GetDownloadUrlForLayer on the repository)'
+        : '';
+    throw new Error(
+      `ECR GetAuthorizationToken for account ${ecr.accountId} in ${ecr.region} failed: ` +
+        `${name && name !== 'Error' ? `${name}: ` : ''}${errorMessage(error)}${hint}`,
+      { cause: error },
+    );
+  }
+}
+
+/** The user and password in the answer's base64 "user:password" token, and when it expires. */
+function decodeToken(
+  ecr: EcrRegistry,
+  output: GetAuthorizationTokenCommandOutput,
+  clock: Clock,
+): EcrToken {
+  const data = output.authorizationData?.[0];
+  const token = data?.authorizationToken;
+  if (!token) {
+    throw new Error(
+      `ECR GetAuthorizationToken for account ${ecr.accountId} in ${ecr.region} returned no token`,
+    );
+  }
+  const decoded = Buffer.from(token, 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  if (colon <= 0) {
+    throw new Error(
+      `ECR GetAuthorizationToken for account ${ecr.accountId} in ${ecr.region} returned a ` +
+        'token that is not base64 "user:password"',
+    );
+  }
+  const expiresAt = data.expiresAt?.getTime() ?? clock.now() + DEFAULT_LIFETIME_MS;
+  return {
+    credentials: { username: decoded.slice(0, colon), password: decoded.slice(colon + 1) },
+    expiresAt,
+  };
+}
+
 /**
  * A credentials provider: for ECR private registry hosts, the user `AWS` and the password from
  * GetAuthorizationToken (registryIds: [account]) with a client for the host's region; undefined
@@ -52,7 +113,7 @@ export function ecrCredentials(
 ): CredentialsProvider {
   const clock = options.clock ?? systemClock;
   const clients = new Map<string, ECRClient>();
-  const cache = new Map<string, Promise<{ credentials: RegistryCredentials; expiresAt: number }>>();
+  const cache = new Map<string, Promise<EcrToken>>();
 
   const client = (region: string): ECRClient => {
     let found = clients.get(region);
@@ -63,48 +124,8 @@ export function ecrCredentials(
     return found;
   };
 
-  const fetchToken = async (
-    ecr: EcrRegistry,
-  ): Promise<{ credentials: RegistryCredentials; expiresAt: number }> => {
-    let output;
-    try {
-      output = await client(ecr.region).send(
-        new GetAuthorizationTokenCommand({ registryIds: [ecr.accountId] }),
-      );
-    } catch (error) {
-      const name = awsErrorName(error);
-      const hint =
-        name === 'AccessDeniedException'
-          ? ' (the runner role needs ecr:GetAuthorizationToken, and ecr:BatchGetImage and ' +
-            'ecr:GetDownloadUrlForLayer on the repository)'
-          : '';
-      throw new Error(
-        `ECR GetAuthorizationToken for account ${ecr.accountId} in ${ecr.region} failed: ` +
-          `${name && name !== 'Error' ? `${name}: ` : ''}${errorMessage(error)}${hint}`,
-        { cause: error },
-      );
-    }
-    const data = output.authorizationData?.[0];
-    const token = data?.authorizationToken;
-    if (!token) {
-      throw new Error(
-        `ECR GetAuthorizationToken for account ${ecr.accountId} in ${ecr.region} returned no token`,
-      );
-    }
-    const decoded = Buffer.from(token, 'base64').toString('utf8');
-    const colon = decoded.indexOf(':');
-    if (colon <= 0) {
-      throw new Error(
-        `ECR GetAuthorizationToken for account ${ecr.accountId} in ${ecr.region} returned a ` +
-          'token that is not base64 "user:password"',
-      );
-    }
-    const expiresAt = data.expiresAt?.getTime() ?? clock.now() + DEFAULT_LIFETIME_MS;
-    return {
-      credentials: { username: decoded.slice(0, colon), password: decoded.slice(colon + 1) },
-      expiresAt,
-    };
-  };
+  const fetchToken = async (ecr: EcrRegistry): Promise<EcrToken> =>
+    decodeToken(ecr, await getAuthorizationToken(ecr, client), clock);
 
   return async (registry: string): Promise<RegistryCredentials | undefined> => {
     const ecr = parseEcrRegistry(registry);

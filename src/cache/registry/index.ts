@@ -13,7 +13,7 @@
  *   cached for the resolver's lifetime; resolveImage/resolveImages keep one resolver per `deps`
  *   object, so calls with the same deps share the cache.
  * - ecrCredentials(clientFor: (region) => ECRClient): a `credentialsFor` for ECR private
- *   registries (src/registry/ecr.ts).
+ *   registries (ecr.ts).
  *
  * Requests per image (minimal): GET the manifest by tag or digest (one request gives the digest,
  * from Docker-Content-Digest or the sha256 of the body, and the platform list of an index); for
@@ -27,18 +27,12 @@
  */
 import type { ImageReference } from '../../config/image-ref.js';
 import type { Platform } from '../../config/types.js';
-import {
-  CONFIG_LIMIT,
-  digestOf,
-  MANIFEST_LIMIT,
-  RegistryClient,
-  RegistryError,
-  type RegistryDeps,
-  type RegistryErrorKind,
-  type RepositoryTarget,
-} from './client.js';
+import { RegistryClient, type RegistryDeps } from './client.js';
+import { RegistryError, type RegistryErrorKind } from './errors.js';
+import { CONFIG_LIMIT, MANIFEST_LIMIT, type RepositoryTarget } from './http.js';
 import {
   checkImageConfigType,
+  digestOf,
   ManifestProblem,
   MANIFEST_ACCEPT,
   parseImageConfig,
@@ -49,15 +43,10 @@ import {
   type PlatformSpec,
 } from './manifest.js';
 
-export {
-  RegistryError,
-  isLoopbackHost,
-  registryBaseUrl,
-  type CredentialsProvider,
-  type RegistryCredentials,
-  type RegistryDeps,
-  type RegistryErrorKind,
-} from './client.js';
+export type { CredentialsProvider, RegistryCredentials } from './auth.js';
+export type { RegistryDeps } from './client.js';
+export { RegistryError, type RegistryErrorKind } from './errors.js';
+export { isLoopbackHost, registryBaseUrl } from './http.js';
 export { ecrCredentials, parseEcrRegistry, type EcrClientFactory } from './ecr.js';
 export { MediaTypes } from './manifest.js';
 

@@ -1,11 +1,13 @@
 /**
  * OCI / Docker manifest formats as the digest resolver needs them: media types, parsing of
  * indexes (manifest lists), image manifests and image configs, and platform selection the way
- * containerd does it for `--platform linux/amd64` or `linux/arm64`.
+ * containerd does it for `--platform linux/amd64` or `linux/arm64`; and the content digests
+ * the bytes received are checked against.
  *
- * Dependency-free. Parsing problems are thrown as ManifestProblem; the resolver turns them into
+ * Dependency-free (node:crypto for the digests). Parsing problems are thrown as ManifestProblem; the resolver turns them into
  * RegistryError with the image reference.
  */
+import { createHash } from 'node:crypto';
 import type { Platform } from '../../config/types.js';
 
 export const MediaTypes = {
@@ -59,13 +61,19 @@ export type ParsedManifest =
 
 /** Content the resolver cannot use: `unsupported` (a format it does not handle) or `invalid`. */
 export class ManifestProblem extends Error {
-  override readonly name = 'ManifestProblem';
+  override readonly name: string = 'ManifestProblem';
   constructor(
     readonly kind: 'unsupported' | 'invalid',
     message: string,
   ) {
     super(message);
   }
+}
+
+/** The digest of `body` with `algorithm` (sha256, sha384 or sha512); undefined for others. */
+export function digestOf(body: Uint8Array, algorithm = 'sha256'): string | undefined {
+  if (algorithm !== 'sha256' && algorithm !== 'sha384' && algorithm !== 'sha512') return undefined;
+  return `${algorithm}:${createHash(algorithm).update(body).digest('hex')}`;
 }
 
 const DIGEST = /^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$/;

@@ -13,10 +13,14 @@ import {
   type Snapshot,
 } from '@aws-sdk/client-ec2';
 import { mockClient, type AwsClientStub } from 'aws-sdk-client-mock';
-import { AbortedError, ActionError, InputError } from '../../src/core/errors.js';
-import { MemoryLogger } from '../../test-support/memory-logger.js';
-import { applyRetention, planRetention, type RetentionParams } from '../../src/cache/retention.js';
-import { TAG_LINEAGE, TAG_REPOSITORY, TAG_STATE } from '../../src/aws/tags.js';
+import { AbortedError, ActionError, InputError } from '../../../src/core/errors.js';
+import { MemoryLogger } from '../../../test-support/memory-logger.js';
+import {
+  applyRetention,
+  planRetention,
+  type RetentionParams,
+} from '../../../src/cache/retention.js';
+import { TAG_LINEAGE, TAG_REPOSITORY, TAG_STATE } from '../../../src/aws/tags.js';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 
@@ -118,6 +122,7 @@ function params(w: World, overrides: Partial<RetentionParams> = {}) {
     referenced: new Set<string>(),
     ec2For: w.ec2For,
     logger,
+    signal: new AbortController().signal,
     ...overrides,
   };
   return { params: p, logger };

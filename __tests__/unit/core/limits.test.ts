@@ -5,7 +5,7 @@ import {
   MAX_OUTPUT_BYTES,
   MAX_SUMMARY_BYTES,
   summaryWithin,
-} from '../../src/core/limits.js';
+} from '../../../src/core/limits.js';
 
 const files = (n: number) =>
   Array.from({ length: n }, (_, i) => `clusters/prod/karpenter/nodeclasses/ml-${i}.yaml`);

@@ -15,8 +15,8 @@ import {
   proxyConfigured,
   proxyFetch,
   proxyRequestHandler,
-} from '../../src/core/proxy.js';
-import { describeWith } from '../../test-support/requires.js';
+} from '../../../src/core/proxy.js';
+import { describeWith } from '../../../test-support/requires.js';
 
 const openssl = spawnSync('openssl', ['version']).status === 0;
 const dir = mkdtempSync(join(tmpdir(), 'bes-proxy-'));

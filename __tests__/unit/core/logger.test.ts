@@ -1,8 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals';
-import { actionsLogger } from '../../src/entry/actions-runtime.js';
-import { commandSafe, commandSafeLogger } from '../../src/core/logger.js';
-import { MemoryLogger } from '../../test-support/memory-logger.js';
-import { workflowCommands } from '../../test-support/workflow-commands.js';
+import { actionsLogger } from '../../../src/entry/actions-runtime.js';
+import { commandSafe, commandSafeLogger } from '../../../src/core/logger.js';
+import { MemoryLogger } from '../../../test-support/memory-logger.js';
+import { workflowCommands } from '../../../test-support/workflow-commands.js';
 
 /** Untrusted text as a file, a manifest, a registry, AWS or GitHub could hand it over. */
 const PAYLOADS = [

@@ -6,10 +6,10 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { DescribeSnapshotsCommand } from '@aws-sdk/client-ec2';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createAwsClients, resourceOf, retryDelayMs } from '../../src/aws/clients.js';
-import { AbortedError, ActionError } from '../../src/core/errors.js';
-import { awsCallOf, describeFailure, recordAwsCall } from '../../src/aws/errors.js';
-import { rejectionOf } from '../../test-support/rejection.js';
+import { createAwsClients, resourceOf, retryDelayMs } from '../../../src/aws/clients.js';
+import { AbortedError, ActionError } from '../../../src/core/errors.js';
+import { awsCallOf, describeFailure, recordAwsCall } from '../../../src/aws/errors.js';
+import { rejectionOf } from '../../../test-support/rejection.js';
 
 let server: Server;
 let url: string;

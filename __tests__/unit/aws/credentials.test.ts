@@ -5,13 +5,13 @@ import {
   STSClient,
 } from '@aws-sdk/client-sts';
 import { mockClient } from 'aws-sdk-client-mock';
-import { VirtualClock } from '../../test-support/virtual-clock.js';
+import { VirtualClock } from '../../../test-support/virtual-clock.js';
 import {
   checkCallerIdentity,
   webIdentityCredentials,
   type WebIdentityDeps,
-} from '../../src/aws/credentials.js';
-import { MemoryLogger } from '../../test-support/memory-logger.js';
+} from '../../../src/aws/credentials.js';
+import { MemoryLogger } from '../../../test-support/memory-logger.js';
 
 const ROLE = 'arn:aws:iam::123456789012:role/snapshot-builder';
 const config = {
@@ -50,6 +50,7 @@ function deps(clock: VirtualClock, overrides: Partial<WebIdentityDeps> = {}) {
     sts: new STSClient({ region: 'us-west-2' }),
     clock,
     logger: new MemoryLogger(),
+    signal: new AbortController().signal,
     maskSecret: (v) => masked.push(v),
     oidcAvailable: true,
     ...overrides,
@@ -135,7 +136,12 @@ describe('webIdentityCredentials', () => {
 describe('checkCallerIdentity', () => {
   it('reports account and ARN', async () => {
     sts.on(GetCallerIdentityCommand).resolves({ Account: '123456789012', Arn: `${ROLE}/gha` });
-    expect(await checkCallerIdentity(new STSClient({ region: 'us-west-2' }))).toEqual({
+    expect(
+      await checkCallerIdentity(
+        new STSClient({ region: 'us-west-2' }),
+        new AbortController().signal,
+      ),
+    ).toEqual({
       account: '123456789012',
       arn: `${ROLE}/gha`,
     });
@@ -147,8 +153,8 @@ describe('checkCallerIdentity', () => {
         name: 'CredentialsProviderError',
       }),
     );
-    await expect(checkCallerIdentity(new STSClient({ region: 'us-west-2' }))).rejects.toThrow(
-      'No AWS credentials found',
-    );
+    await expect(
+      checkCallerIdentity(new STSClient({ region: 'us-west-2' }), new AbortController().signal),
+    ).rejects.toThrow('No AWS credentials found');
   });
 });

@@ -1,8 +1,10 @@
-/** One distribution in progress: its snapshot, configuration, clients and shared deadline. */
+/**
+ * One distribution in progress: its snapshot, configuration, clients and shared deadline (the
+ * `Run` every step is given), the deps it is called with, and the result it returns.
+ */
 import type { EC2Client } from '@aws-sdk/client-ec2';
 import type { SSMClient } from '@aws-sdk/client-ssm';
-import type { Clock } from '../core/clock.js';
-import type { Logger } from '../core/logger.js';
+import type { Deps } from '../core/deps.js';
 import type { DistributionConfig } from './config.js';
 
 export interface DistributionResult {
@@ -14,12 +16,9 @@ export interface DistributionResult {
   fastSnapshotRestore: Array<{ az: string; state: string }>;
 }
 
-export interface DistributionDeps {
+export interface DistributionDeps extends Deps {
   ec2For: (region: string) => EC2Client;
   ssmFor: (region: string) => SSMClient;
-  clock: Clock;
-  logger: Logger;
-  signal?: AbortSignal;
   /** Bound on all waits together: source completion, copies, fast snapshot restore. */
   timeoutMs: number;
 }

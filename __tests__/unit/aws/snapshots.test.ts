@@ -1,14 +1,14 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { CreateSnapshotCommand, DescribeSnapshotsCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { mockClient } from 'aws-sdk-client-mock';
-import { VirtualClock } from '../../test-support/virtual-clock.js';
-import { MemoryLogger } from '../../test-support/memory-logger.js';
+import { VirtualClock } from '../../../test-support/virtual-clock.js';
+import { MemoryLogger } from '../../../test-support/memory-logger.js';
 import {
   createSnapshot,
   MAX_DESCRIPTION,
   snapshotDescription,
   waitForSnapshot,
-} from '../../src/aws/snapshots.js';
+} from '../../../src/aws/snapshots.js';
 
 const ec2 = mockClient(EC2Client);
 afterEach(() => {
@@ -16,12 +16,16 @@ afterEach(() => {
 });
 
 const target = { volumeId: 'vol-1', description: 'd'.repeat(300), tags: { team: 'ml' } };
+const signal = new AbortController().signal;
 const awsError = (name: string, message: string) => Object.assign(new Error(message), { name });
 
 describe('createSnapshot', () => {
   it('sends the volume, a description within 255 characters and the tags', async () => {
     ec2.on(CreateSnapshotCommand).resolves({ SnapshotId: 'snap-1' });
-    const id = await createSnapshot(new EC2Client({}), target, { clock: new VirtualClock(0) });
+    const id = await createSnapshot(new EC2Client({}), target, {
+      clock: new VirtualClock(0),
+      signal,
+    });
     expect(id).toBe('snap-1');
     expect(ec2.commandCalls(CreateSnapshotCommand)[0]?.args[0].input).toEqual({
       VolumeId: 'vol-1',
@@ -41,15 +45,15 @@ describe('createSnapshot', () => {
       .rejectsOnce(rate)
       .resolves({ SnapshotId: 'snap-2' });
     const clock = new VirtualClock(0);
-    expect(await createSnapshot(new EC2Client({}), target, { clock })).toBe('snap-2');
+    expect(await createSnapshot(new EC2Client({}), target, { clock, signal })).toBe('snap-2');
     expect(clock.now()).toBe(30_000);
 
     ec2.reset();
     ec2.on(CreateSnapshotCommand).rejects(rate);
     const later = new VirtualClock(0);
-    await expect(createSnapshot(new EC2Client({}), target, { clock: later })).rejects.toThrow(
-      'request rate has been exceeded',
-    );
+    await expect(
+      createSnapshot(new EC2Client({}), target, { clock: later, signal }),
+    ).rejects.toThrow('request rate has been exceeded');
     expect(ec2.commandCalls(CreateSnapshotCommand)).toHaveLength(4);
     expect(later.now()).toBe(45_000);
   });
@@ -57,7 +61,7 @@ describe('createSnapshot', () => {
   it('does not retry other refusals', async () => {
     ec2.on(CreateSnapshotCommand).rejects(awsError('UnauthorizedOperation', 'not allowed'));
     await expect(
-      createSnapshot(new EC2Client({}), target, { clock: new VirtualClock(0) }),
+      createSnapshot(new EC2Client({}), target, { clock: new VirtualClock(0), signal }),
     ).rejects.toThrow('not allowed');
     expect(ec2.commandCalls(CreateSnapshotCommand)).toHaveLength(1);
   });
@@ -77,6 +81,7 @@ describe('waitForSnapshot', () => {
       ec2: new EC2Client({}),
       clock,
       logger: new MemoryLogger(),
+      signal,
     });
     expect(snap.State).toBe('completed');
   });
@@ -89,6 +94,7 @@ describe('waitForSnapshot', () => {
         ec2: new EC2Client({}),
         clock,
         logger: new MemoryLogger(),
+        signal,
       }),
     ).rejects.toThrow('does not exist');
     expect(clock.now()).toBeGreaterThan(60_000);

@@ -1,8 +1,8 @@
 import { describe, expect, it } from '@jest/globals';
-import { buildKey } from '../../src/cache/build-key.js';
-import { parseInputs } from '../../src/action/inputs.js';
-import type { BuildConfig, Platform } from '../../src/config/types.js';
-import type { ResolvedImage } from '../../src/cache/registry/index.js';
+import { buildKey } from '../../../src/cache/build-key.js';
+import { parseInputs } from '../../../src/action/inputs.js';
+import type { BuildConfig, Platform } from '../../../src/config/types.js';
+import type { ResolvedImage } from '../../../src/cache/registry/index.js';
 
 function config(inputs: Record<string, string> = {}): BuildConfig {
   const all: Record<string, string> = {

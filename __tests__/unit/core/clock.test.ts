@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
-import { VirtualClock } from '../../test-support/virtual-clock.js';
-import { AbortedError } from '../../src/core/errors.js';
+import { VirtualClock } from '../../../test-support/virtual-clock.js';
+import { AbortedError } from '../../../src/core/errors.js';
 
 describe('VirtualClock', () => {
   it('lets concurrent sleeps overlap, as real time would', async () => {

@@ -3,9 +3,9 @@
  * fault, throttling, a 5xx) is tried again within a bounded window; any other error ends the wait.
  */
 import { describe, expect, it } from '@jest/globals';
-import { VirtualClock } from '../../test-support/virtual-clock.js';
-import { pollUntil, TRANSIENT_WINDOW_MS } from '../../src/aws/wait.js';
-import { rejectionOf } from '../../test-support/rejection.js';
+import { VirtualClock } from '../../../test-support/virtual-clock.js';
+import { pollUntil, TRANSIENT_WINDOW_MS } from '../../../src/aws/wait.js';
+import { rejectionOf } from '../../../test-support/rejection.js';
 
 /** What Node's HTTP client throws when the connection drops (as the SDK passes it on). */
 const hangUp = () => Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' });
@@ -25,6 +25,7 @@ function poll(check: () => Promise<boolean>, clock = new VirtualClock()) {
       intervalMs: 1000,
       maxIntervalMs: 5000,
       clock,
+      signal: new AbortController().signal,
       check: async () => ((await check()) ? { done: true, value: 'ok' } : { done: false }),
     }),
   };
