@@ -57,7 +57,7 @@ import { parseArgs } from 'node:util';
 import { buildSnapshot, type BuildResult } from '../src/build/index.js';
 import { buildKey } from '../src/cache/build-key.js';
 import { VirtualClock } from '../test-support/virtual-clock.js';
-import { parseInputs } from '../src/action/inputs.js';
+import { parseInputs } from '../src/action/inputs/index.js';
 import type { BuildConfig } from '../src/config/types.js';
 import { MemoryLogger } from '../test-support/memory-logger.js';
 import type { ResolvedImage } from '../src/cache/registry/index.js';

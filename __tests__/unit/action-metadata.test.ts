@@ -3,7 +3,7 @@ import { describe, expect, it } from '@jest/globals';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { parseActionInputs } from '../../src/action/inputs.js';
+import { parseActionInputs } from '../../src/action/inputs/index.js';
 import { OPERATIONS } from '../../test-support/iam-authorization.js';
 import { REPO_ROOT } from '../../test-support/runner.js';
 

@@ -24,7 +24,7 @@ import {
   type BuildDeps,
 } from '../../src/build/index.js';
 import { VirtualClock } from '../../test-support/virtual-clock.js';
-import { MAX_USER_TAGS, parseInputs } from '../../src/action/inputs.js';
+import { MAX_USER_TAGS, parseInputs } from '../../src/action/inputs/index.js';
 import type { BuildConfig } from '../../src/config/types.js';
 import { MemoryLogger } from '../../test-support/memory-logger.js';
 import type { RunContext } from '../../src/config/run-context.js';

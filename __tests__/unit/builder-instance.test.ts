@@ -4,7 +4,7 @@ import {
   launchCandidates,
   runInstancesInput,
 } from '../../src/build/builder-instance.js';
-import { parseInputs } from '../../src/action/inputs.js';
+import { parseInputs } from '../../src/action/inputs/index.js';
 
 function config(inputs: Record<string, string>) {
   const all: Record<string, string> = {

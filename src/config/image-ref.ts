@@ -71,14 +71,10 @@ const DIGEST_HEX_LENGTHS: ReadonlyMap<string, number> = new Map([
   ['sha512', 128],
 ]);
 
-/**
- * Parses and normalizes one image reference.
- * @throws ImageReferenceError when `input` is not a valid reference.
- */
-export function parseImageReference(input: string): ImageReference {
-  const original = input.trim();
-  const refuse = (reason: string): ImageReferenceError => new ImageReferenceError(original, reason);
+type Refuse = (reason: string) => ImageReferenceError;
 
+/** What is refused before the reference is taken apart: emptiness, a scheme, odd characters, an ID. */
+function checkText(original: string, refuse: Refuse): void {
   if (original === '') throw refuse('empty');
 
   const scheme = SCHEME.exec(original);
@@ -104,8 +100,16 @@ export function parseImageReference(input: string): ImageReference {
         '(add @sha256:<digest> to pin a manifest)',
     );
   }
+}
 
-  // name[:tag][@digest]
+interface Parts {
+  name: string;
+  tag?: string;
+  digest?: string;
+}
+
+/** name[:tag][@digest], taken apart as written. */
+function splitParts(original: string, refuse: Refuse): Parts {
   let name = original;
   let digest: string | undefined;
   const at = name.indexOf('@');
@@ -121,7 +125,14 @@ export function parseImageReference(input: string): ImageReference {
     tag = name.slice(colon + 1);
     name = name.slice(0, colon);
   }
+  const parts: Parts = { name };
+  if (tag !== undefined) parts.tag = tag;
+  if (digest !== undefined) parts.digest = digest;
+  return parts;
+}
 
+/** The name's shape: present, not a bare digest, no leading, trailing or doubled '/'. */
+function checkName({ name, tag, digest }: Parts, original: string, refuse: Refuse): void {
   if (name === '') throw refuse('missing repository name');
   if (
     digest === undefined &&
@@ -135,29 +146,36 @@ export function parseImageReference(input: string): ImageReference {
   if (name.startsWith('/')) throw refuse("starts with '/'");
   if (name.endsWith('/')) throw refuse("ends with '/'; a repository name must follow it");
   if (name.includes('//')) throw refuse("contains '//' (an empty path component)");
+}
 
-  // Registry: the first component, when it looks like a host (normalize.go splitDockerDomain).
-  let registry = DOCKER_HUB;
-  let path = name;
-  let writtenRegistry: string | undefined;
+interface Located {
+  /** Normalized: lowercase, docker.io for Docker Hub's aliases. */
+  registry: string;
+  path: string;
+  /** The registry as written, when one was. */
+  writtenRegistry?: string;
+}
+
+/** Registry: the first component, when it looks like a host (normalize.go splitDockerDomain). */
+function splitRegistry(name: string, refuse: Refuse): Located {
   const slash = name.indexOf('/');
-  if (slash !== -1) {
-    const first = name.slice(0, slash);
-    const looksLikeHost = /[.:]/.test(first) || first === 'localhost';
-    if (looksLikeHost || first !== first.toLowerCase()) {
-      path = name.slice(slash + 1);
-      if (!looksLikeHost && first.toLowerCase() !== 'localhost') {
-        // distribution would read 'UPPER/x' as registry host 'UPPER'; no one means that.
-        throw refuse(`repository names must be lowercase (use '${name.toLowerCase()}')`);
-      }
-      const problem = registryProblem(first);
-      if (problem) throw refuse(problem);
-      writtenRegistry = first;
-      registry = first.toLowerCase();
-      if (DOCKER_HUB_ALIASES.has(registry)) registry = DOCKER_HUB;
-    }
+  if (slash === -1) return { registry: DOCKER_HUB, path: name };
+  const first = name.slice(0, slash);
+  const looksLikeHost = /[.:]/.test(first) || first === 'localhost';
+  if (!looksLikeHost && first === first.toLowerCase()) return { registry: DOCKER_HUB, path: name };
+  if (!looksLikeHost && first.toLowerCase() !== 'localhost') {
+    // distribution would read 'UPPER/x' as registry host 'UPPER'; no one means that.
+    throw refuse(`repository names must be lowercase (use '${name.toLowerCase()}')`);
   }
+  const problem = registryProblem(first);
+  if (problem) throw refuse(problem);
+  const lower = first.toLowerCase();
+  const registry = DOCKER_HUB_ALIASES.has(lower) ? DOCKER_HUB : lower;
+  return { registry, path: name.slice(slash + 1), writtenRegistry: first };
+}
 
+/** The repository path, checked; Docker Hub's official images under library/. */
+function repositoryOf({ registry, path, writtenRegistry }: Located, refuse: Refuse): string {
   if (path !== path.toLowerCase()) {
     const suggestion = (writtenRegistry ? `${writtenRegistry}/` : '') + path.toLowerCase();
     throw refuse(`repository names must be lowercase (use '${suggestion}')`);
@@ -166,8 +184,10 @@ export function parseImageReference(input: string): ImageReference {
     const problem = pathComponentProblem(component);
     if (problem) throw refuse(problem);
   }
-  const repository = registry === DOCKER_HUB && !path.includes('/') ? `library/${path}` : path;
+  return registry === DOCKER_HUB && !path.includes('/') ? `library/${path}` : path;
+}
 
+function checkTagAndDigest({ tag, digest }: Parts, refuse: Refuse): void {
   if (tag !== undefined) {
     const problem = tagProblem(tag);
     if (problem) throw refuse(problem);
@@ -176,6 +196,23 @@ export function parseImageReference(input: string): ImageReference {
     const problem = digestProblem(digest);
     if (problem) throw refuse(problem);
   }
+}
+
+/**
+ * Parses and normalizes one image reference.
+ * @throws ImageReferenceError when `input` is not a valid reference.
+ */
+export function parseImageReference(input: string): ImageReference {
+  const original = input.trim();
+  const refuse = (reason: string): ImageReferenceError => new ImageReferenceError(original, reason);
+  checkText(original, refuse);
+  const parts = splitParts(original, refuse);
+  checkName(parts, original, refuse);
+  const located = splitRegistry(parts.name, refuse);
+  const repository = repositoryOf(located, refuse);
+  checkTagAndDigest(parts, refuse);
+  const { registry } = located;
+  const { tag, digest } = parts;
 
   const fullName = `${registry}/${repository}`;
   if (fullName.length > NAME_MAX_LENGTH) {

@@ -1,6 +1,6 @@
 /**
  * What a run is configured to do, as types: the build, its volume and credentials, the
- * manifest update. The input parsers (src/action/inputs.ts) produce them; every part below
+ * manifest update. The input parsers (src/action/inputs/) produce them; every part below
  * the action reads them from here.
  */
 import type { ImageReference } from './image-ref.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { buildKey } from '../../../src/cache/build-key.js';
-import { parseInputs } from '../../../src/action/inputs.js';
+import { parseInputs } from '../../../src/action/inputs/index.js';
 import type { BuildConfig, Platform } from '../../../src/config/types.js';
 import type { ResolvedImage } from '../../../src/cache/registry/index.js';
 

@@ -29,7 +29,7 @@ beforeAll(async () => {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   // @actions/github reads GITHUB_API_URL when it is loaded.
   process.env.GITHUB_API_URL = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  ({ createOctokit } = (await import('../../src/entry/octokit.js')) as unknown as {
+  ({ createOctokit } = (await import('../../../src/entry/octokit.js')) as unknown as {
     createOctokit: typeof createOctokit;
   });
 });

@@ -5,7 +5,7 @@ import {
   parseImageReference,
   splitList,
   type ImageReference,
-} from '../../src/config/image-ref.js';
+} from '../../../src/config/image-ref.js';
 
 const SHA256 = 'a3ed95caeb02ffe68cdd9fd84406680ae93d633cb16422d00e8a7c22955b46d4';
 const SHA512 = 'f'.repeat(128);

@@ -1,0 +1,94 @@
+/**
+ * The AWS side of a whole main step and its post step, on top of mockAws (aws-mocks.ts): the
+ * builder instance as EC2 reports it to the sweeps by tag too (a terminated instance is no
+ * longer found by a search on instance-state-name, as in EC2), no stray volumes, and a switch
+ * that makes terminating it fail, so a main step can leave it behind for the post step.
+ */
+import {
+  DescribeInstancesCommand,
+  DescribeVolumesCommand,
+  RunInstancesCommand,
+  StopInstancesCommand,
+  TerminateInstancesCommand,
+} from '@aws-sdk/client-ec2';
+import {
+  INSTANCE_ID,
+  mockAws,
+  VOLUME_ID,
+  type MockAwsOptions,
+  type MockedAws,
+} from './aws-mocks.js';
+import type { StubImage } from './instance-sim.js';
+
+export interface Builder {
+  /** As DescribeInstances reports it; 'none' before RunInstances. */
+  state: string;
+  /** TerminateInstances fails with this error name while set. */
+  terminateFails?: string;
+}
+
+export interface MockedRun extends MockedAws {
+  builder: Builder;
+}
+
+function describeBuilder(builder: Builder) {
+  return {
+    Reservations: [
+      {
+        Instances: [
+          {
+            InstanceId: INSTANCE_ID,
+            State: { Name: builder.state },
+            BlockDeviceMappings: [
+              { DeviceName: '/dev/xvda', Ebs: { VolumeId: 'vol-0root000000000000' } },
+              { DeviceName: '/dev/xvdb', Ebs: { VolumeId: VOLUME_ID } },
+            ],
+          },
+        ],
+      },
+    ],
+  };
+}
+
+export function mockRun(registry: StubImage[], options: MockAwsOptions = {}): MockedRun {
+  const aws = mockAws(registry, {}, options);
+  const builder: Builder = { state: 'none' };
+  aws.ec2.on(RunInstancesCommand).callsFake(() => {
+    builder.state = 'pending';
+    return {
+      Instances: [
+        {
+          InstanceId: INSTANCE_ID,
+          State: { Name: 'pending' },
+          Placement: { AvailabilityZone: 'us-west-2a' },
+        },
+      ],
+    };
+  });
+  aws.ec2
+    .on(DescribeInstancesCommand)
+    .callsFake((input: { Filters?: Array<{ Name?: string; Values?: string[] }> }) => {
+      if (builder.state === 'pending') builder.state = 'running';
+      else if (builder.state === 'stopping') builder.state = 'stopped';
+      const states = input.Filters?.find((f) => f.Name === 'instance-state-name')?.Values;
+      if (builder.state === 'none' || (states && !states.includes(builder.state))) {
+        return { Reservations: [] };
+      }
+      return describeBuilder(builder);
+    });
+  aws.ec2.on(StopInstancesCommand).callsFake(() => {
+    builder.state = 'stopping';
+    return {};
+  });
+  aws.ec2.on(TerminateInstancesCommand).callsFake((input: { InstanceIds?: string[] }) => {
+    if (builder.terminateFails) {
+      throw Object.assign(new Error('terminate failed'), { name: builder.terminateFails });
+    }
+    builder.state = 'terminated';
+    return {
+      TerminatingInstances: (input.InstanceIds ?? []).map((InstanceId) => ({ InstanceId })),
+    };
+  });
+  aws.ec2.on(DescribeVolumesCommand).resolves({ Volumes: [] });
+  return { ...aws, builder };
+}
