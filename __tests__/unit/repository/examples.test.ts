@@ -21,7 +21,7 @@ interface Workflow {
   jobs: Record<string, Job>;
 }
 
-const DIR = join(import.meta.dirname, '../../examples/workflows');
+const DIR = join(import.meta.dirname, '../../../examples/workflows');
 const examples = readdirSync(DIR).map(
   (file) => [file, parse(readFileSync(join(DIR, file), 'utf8')) as Workflow] as const,
 );

@@ -1,6 +1,6 @@
 // test-support/runner-log.ts, the demo's rendering of a step's log as the runner shows it.
 import { describe, expect, it } from '@jest/globals';
-import { parseCommand, RunnerLog } from '../../test-support/runner-log.js';
+import { parseCommand, RunnerLog } from '../../../test-support/runner-log.js';
 
 function render(lines: string[], debug = false): string[] {
   const out: string[] = [];

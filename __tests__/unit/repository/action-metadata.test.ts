@@ -3,9 +3,9 @@ import { describe, expect, it } from '@jest/globals';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { parseActionInputs } from '../../src/action/inputs/index.js';
-import { OPERATIONS } from '../../test-support/iam-authorization.js';
-import { REPO_ROOT } from '../../test-support/runner.js';
+import { parseActionInputs } from '../../../src/action/inputs/index.js';
+import { OPERATIONS } from '../../../test-support/iam-authorization.js';
+import { REPO_ROOT } from '../../../test-support/runner.js';
 
 interface ActionYaml {
   inputs: Record<string, { default?: string; required?: boolean }>;
@@ -118,7 +118,7 @@ describe('examples/iam-policy.json', () => {
 
   it('every AWS operation the code sends has a row in the IAM evaluation, and the policy names its actions', () => {
     // The evaluation itself (every recorded call Allowed) is the bundle tests' "IAM" test
-    // and __tests__/unit/iam-policy.test.ts; this keeps the code, the mapping and the policy in step.
+    // and __tests__/unit/repository/iam-policy.test.ts; this keeps the code, the mapping and the policy in step.
     const operations = operationsInCode();
     expect(operations).toContain('ec2:CreateSnapshot');
     expect(operations.filter((op) => !(op in OPERATIONS))).toEqual([]);

@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describeWith } from '../../test-support/requires.js';
+import { describeWith } from '../../../test-support/requires.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'bes-lint-workflows-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -25,20 +25,20 @@ import { ECRClient, GetAuthorizationTokenCommand } from '@aws-sdk/client-ecr';
 import { PutParameterCommand, SendCommandCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { recordedCall, type ApiCall } from '../../test-support/counting-proxy.js';
+import { recordedCall, type ApiCall } from '../../../test-support/counting-proxy.js';
 import {
   ACCOUNT,
   authorizationsOf,
   OIDC_PROVIDER,
   type CallFacts,
-} from '../../test-support/iam-authorization.js';
+} from '../../../test-support/iam-authorization.js';
 import {
   evaluate,
   evaluateCalls,
   examplePolicies,
   type Decision,
-} from '../../test-support/iam-evaluate.js';
-import { REPO_ROOT } from '../../test-support/runner.js';
+} from '../../../test-support/iam-evaluate.js';
+import { REPO_ROOT } from '../../../test-support/runner.js';
 
 const REGION = 'us-west-2';
 const credentials = { accessKeyId: 'testing', secretAccessKey: 'testing' };

@@ -15,8 +15,8 @@ import {
   provideComponent,
   unavailable,
   which,
-} from '../../test-support/components.js';
-import { describeWith } from '../../test-support/requires.js';
+} from '../../../test-support/components.js';
+import { describeWith } from '../../../test-support/requires.js';
 
 let dir: string;
 beforeEach(() => {
