@@ -126,6 +126,7 @@ describe('cleanUpOlderThan on moto', () => {
       // Two hours after the cutoff: the old run is older than 2h, the fresh one is not.
       clock: new VirtualClock(cutoff + 2 * 3_600_000),
       logger,
+      signal: new AbortController().signal,
     });
     expect(result).toEqual({
       terminated: [old.instance],
@@ -154,6 +155,7 @@ describe('cleanUpOlderThan on moto', () => {
       olderThanMs: 6 * 3_600_000,
       clock: new VirtualClock(Date.now()),
       logger,
+      signal: new AbortController().signal,
     });
     expect(result.errors).toEqual([]);
     expect(logger.text()).toContain('Nothing of acme/nothing-here older than 6h0m is left');

@@ -60,6 +60,7 @@ function deps() {
     ec2: new EC2Client({ region: 'us-west-2' }),
     clock: new VirtualClock(),
     logger: new MemoryLogger(),
+    signal: new AbortController().signal,
   };
 }
 const request = () => ({ instanceId: 'i-1', reportFile: file, comment: 'test' });
