@@ -3,8 +3,8 @@ import {
   builderUserData,
   launchCandidates,
   runInstancesInput,
-} from '../../src/build/builder-instance.js';
-import { parseInputs } from '../../src/action/inputs.js';
+} from '../../../src/build/builder-instance.js';
+import { parseInputs } from '../../../src/action/inputs.js';
 
 function config(inputs: Record<string, string>) {
   const all: Record<string, string> = {
