@@ -75,6 +75,8 @@ describe('planning the build', () => {
       'skipped',
       'skipped',
     ]);
+    // The skipped phases are titled as the table writes them, counts and all.
+    expect(result.phases[5]?.title).toBe('Pulling 2 images for 2 platforms');
     expect(aws.ec2.commandCalls(RunInstancesCommand)).toHaveLength(0);
     expect(state.get(STATE_INSTANCE_IDS)).toBeUndefined();
   });

@@ -6,14 +6,20 @@ import {
   CreateSnapshotCommand,
   DeleteSnapshotCommand,
   DescribeSnapshotsCommand,
+  EC2Client,
+  TerminateInstancesCommand,
 } from '@aws-sdk/client-ec2';
+import { mockClient } from 'aws-sdk-client-mock';
 import { SendCommandCommand } from '@aws-sdk/client-ssm';
 import {
   buildSnapshot,
   STATE_CHECKPOINTS,
   STATE_CLEAN,
   STATE_INSTANCE_IDS,
+  STATE_PENDING_SNAPSHOT,
 } from '../../../src/build/index.js';
+import { BuildResources } from '../../../src/build/resources.js';
+import { MemoryLogger } from '../../../test-support/memory-logger.js';
 import { VirtualClock } from '../../../test-support/virtual-clock.js';
 import {
   CHECKPOINT_PREFIX,
@@ -154,5 +160,144 @@ describe('the resources of a build', () => {
     expect(logger.messages('warning').join('\n')).toContain(
       `Could not delete checkpoint snapshot ${ids[0] ?? ''}: not allowed. The post step will try again.`,
     );
+  });
+});
+
+describe('BuildResources', () => {
+  /** A ledger on its own EC2 client (mocked alone), its state saves and log in order. */
+  function ledger() {
+    const client = new EC2Client({ region: 'us-west-2' });
+    const ec2 = mockClient(client);
+    ec2.on(TerminateInstancesCommand).resolves({ TerminatingInstances: [{ InstanceId: 'i-1' }] });
+    ec2.on(DeleteSnapshotCommand).resolves({});
+    const saved: Array<[string, string]> = [];
+    const logger = new MemoryLogger();
+    const resources = new BuildResources(client, { save: (k, v) => saved.push([k, v]) }, logger);
+    /** Every EC2 call so far: the command's name and what it removed. */
+    const calls = () =>
+      ec2.calls().map((c) => {
+        const command = c.args[0] as { constructor: { name: string }; input: object };
+        const input = command.input as { InstanceIds?: string[]; SnapshotId?: string };
+        return [command.constructor.name, input.InstanceIds ?? input.SnapshotId];
+      });
+    return { client, ec2, saved, logger, resources, calls };
+  }
+
+  /** Starts a chain that takes one checkpoint, and waits until it has. */
+  async function oneCheckpoint(l: ReturnType<typeof ledger>): Promise<void> {
+    const clock = new VirtualClock();
+    l.ec2.on(CreateSnapshotCommand).resolves({ SnapshotId: 'snap-cp1', State: 'pending' });
+    l.ec2.on(DescribeSnapshotsCommand).resolves({
+      Snapshots: [{ SnapshotId: 'snap-cp1', State: 'completed', Progress: '100%' }],
+    });
+    const chain = l.resources.startCheckpoints(
+      { volumeId: VOLUME_ID, description: 'Checkpoint', tags: {} },
+      {
+        ec2: l.client,
+        clock,
+        logger: l.logger,
+        signal: new AbortController().signal,
+        policy: { firstAfterMs: 0, minGapMs: 0, max: 1, completionBoundMs: 60_000 },
+      },
+    );
+    for (let i = 0; i < 200 && chain.report().completed === 0; i++)
+      await new Promise((r) => setImmediate(r));
+    await chain.stop();
+    expect(chain.report().ids).toEqual(['snap-cp1']);
+  }
+
+  it('records each resource in state as it comes, and after a failed build removes them in order', async () => {
+    const l = ledger();
+    l.resources.launched('i-1');
+    l.resources.launched('i-2');
+    await oneCheckpoint(l);
+    l.resources.snapshotStarted('snap-final');
+    expect(l.saved).toEqual([
+      [STATE_INSTANCE_IDS, 'i-1'],
+      [STATE_INSTANCE_IDS, 'i-1,i-2'],
+      [STATE_CHECKPOINTS, 'snap-cp1'],
+      [STATE_PENDING_SNAPSHOT, 'snap-final'],
+    ]);
+    l.ec2.resetHistory();
+    await l.resources.teardown();
+    // The builder first (it holds the volume), then the final snapshot, then the checkpoints.
+    expect(l.calls()).toEqual([
+      ['TerminateInstancesCommand', ['i-1', 'i-2']],
+      ['DeleteSnapshotCommand', 'snap-final'],
+      ['DeleteSnapshotCommand', 'snap-cp1'],
+    ]);
+    expect(l.saved.slice(4)).toEqual([
+      [STATE_INSTANCE_IDS, ''],
+      [STATE_PENDING_SNAPSHOT, ''],
+      [STATE_CHECKPOINTS, ''],
+    ]);
+    expect(l.logger.messages('info')).toEqual(
+      expect.arrayContaining([
+        'Terminated builder i-1, i-2 (run did not complete).',
+        'Deleted incomplete snapshot snap-final.',
+        'Deleted 1 checkpoint snapshot(s) (the build did not complete).',
+      ]),
+    );
+    const order = ['Terminated builder', 'Deleted incomplete', 'Deleted 1 checkpoint'].map((m) =>
+      l.logger.messages('info').findIndex((line) => line.startsWith(m)),
+    );
+    expect([...order].sort((a, b) => a - b)).toEqual(order);
+  });
+
+  it('keeps a completed snapshot, and terminates the builder once, again at the end if early failed', async () => {
+    const l = ledger();
+    l.resources.launched('i-1');
+    l.resources.snapshotStarted('snap-final');
+    l.ec2
+      .on(TerminateInstancesCommand)
+      .rejectsOnce(Object.assign(new Error('throttled'), { name: 'RequestLimitExceeded' }))
+      .resolves({ TerminatingInstances: [{ InstanceId: 'i-1' }] });
+    await l.resources.terminateBuilderEarly('snapshot started');
+    expect(l.logger.messages('warning')).toEqual([
+      'Could not terminate builder i-1 yet: throttled. Trying again at the end.',
+    ]);
+    l.resources.snapshotCompleted();
+    await l.resources.teardown();
+    await l.resources.teardown();
+    expect(l.calls()).toEqual([
+      ['TerminateInstancesCommand', ['i-1']],
+      ['TerminateInstancesCommand', ['i-1']],
+    ]);
+    expect(l.logger.messages('info')).toContain('Terminated builder i-1 (done).');
+    expect(l.saved).toEqual([
+      [STATE_INSTANCE_IDS, 'i-1'],
+      [STATE_PENDING_SNAPSHOT, 'snap-final'],
+      [STATE_PENDING_SNAPSHOT, ''],
+      [STATE_INSTANCE_IDS, ''],
+    ]);
+  });
+
+  it('goes on when a removal fails, leaving its ID in state for the post step', async () => {
+    const l = ledger();
+    l.ec2.on(TerminateInstancesCommand).rejects(new Error('boom'));
+    l.ec2.on(DeleteSnapshotCommand).rejects(new Error('denied'));
+    l.resources.launched('i-1');
+    l.resources.snapshotStarted('snap-final');
+    await l.resources.teardown();
+    expect(l.calls()).toEqual([
+      ['TerminateInstancesCommand', ['i-1']],
+      ['DeleteSnapshotCommand', 'snap-final'],
+    ]);
+    expect(l.logger.messages('warning')).toEqual([
+      'Could not terminate builder i-1: boom. The post step will try again.',
+      'Could not delete incomplete snapshot snap-final: denied. The post step will try again.',
+    ]);
+    expect(l.saved).toEqual([
+      [STATE_INSTANCE_IDS, 'i-1'],
+      [STATE_PENDING_SNAPSHOT, 'snap-final'],
+    ]);
+  });
+
+  it('removes nothing when the build created nothing', async () => {
+    const l = ledger();
+    await l.resources.teardown();
+    expect(l.calls()).toEqual([]);
+    expect(l.saved).toEqual([]);
+    expect(l.logger.messages('warning')).toEqual([]);
   });
 });
