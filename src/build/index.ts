@@ -30,7 +30,17 @@ import {
   type ImageResult,
 } from './types.js';
 
-export * from './resources.js';
+export {
+  STATE_CHECKPOINTS,
+  STATE_CLEAN,
+  STATE_INSTANCE_IDS,
+  STATE_INVOCATION,
+  STATE_OUTPUT_SNAPSHOTS,
+  STATE_PENDING_SNAPSHOT,
+  STATE_REGION,
+  STATE_SWEEP_REGIONS,
+  type StateStore,
+} from './resources.js';
 export { lineageOf, type BuildPlan } from './plan.js';
 export { TOTAL_PHASES } from './phases.js';
 export {
