@@ -22,7 +22,7 @@ export function bottlerocketAmiParameter(variant: string, arch: Architecture): s
 export async function instanceTypeArchitecture(
   ec2: EC2Client,
   instanceType: string,
-  signal?: AbortSignal,
+  signal: AbortSignal,
 ): Promise<Architecture> {
   let archs: string[];
   try {
@@ -54,7 +54,7 @@ export async function resolveBottlerocketAmi(
   variant: string,
   arch: Architecture,
   region: string,
-  signal?: AbortSignal,
+  signal: AbortSignal,
 ): Promise<string> {
   const name = bottlerocketAmiParameter(variant, arch);
   try {
@@ -78,7 +78,7 @@ export async function resolveBottlerocketAmi(
 export async function describeAmi(
   ec2: EC2Client,
   amiId: string,
-  signal?: AbortSignal,
+  signal: AbortSignal,
 ): Promise<{ architecture: string; name: string }> {
   try {
     const out = await ec2.send(new DescribeImagesCommand({ ImageIds: [amiId] }), {

@@ -14,12 +14,12 @@ import {
   type RunInstancesCommandInput,
 } from '@aws-sdk/client-ec2';
 import { createHash } from 'node:crypto';
-import { abortReason, requestSignal, type Clock } from '../core/clock.js';
+import { abortReason, requestSignal } from '../core/clock.js';
+import type { Deps } from '../core/deps.js';
 import { ActionError, errorMessage } from '../core/errors.js';
 import { awsErrorName } from '../aws/errors.js';
 import type { BuildConfig, Snapshotter, VolumeConfig } from '../config/types.js';
 import { memoryLedger, type CreateLedger } from '../aws/create-ledger.js';
-import type { Logger } from '../core/logger.js';
 import { tagSpecifications } from '../aws/tags.js';
 import { pollUntil } from '../aws/wait.js';
 import { DATA_DEVICE } from '../core/bottlerocket.js';
@@ -135,10 +135,8 @@ const CAPACITY_ERRORS = new Set([
   'InsufficientHostCapacity',
 ]);
 
-export interface LaunchDeps {
+export interface LaunchDeps extends Pick<Deps, 'logger' | 'signal'> {
   ec2: EC2Client;
-  logger: Logger;
-  signal?: AbortSignal;
   /** The AMI to use for an instance type (resolved per architecture). */
   imageFor: (instanceType: string) => Promise<string>;
   /** Called as soon as an instance exists, before anything else can fail. */
@@ -167,7 +165,7 @@ export async function launchBuilder(
   const ledger = deps.ledger ?? memoryLedger();
   const failures: string[] = [];
   for (const [index, candidate] of candidates.entries()) {
-    if (deps.signal?.aborted) throw abortReason(deps.signal);
+    if (deps.signal.aborted) throw abortReason(deps.signal);
     const imageId = await deps.imageFor(candidate.instanceType);
     // The same token for the same run, attempt and candidate makes RunInstances idempotent across SDK retries.
     const clientToken = createHash('sha256')
@@ -200,13 +198,13 @@ export async function launchBuilder(
         instanceType: candidate.instanceType,
         imageId,
       };
-      if (candidate.subnetId ?? instance.SubnetId)
-        launched.subnetId = candidate.subnetId ?? instance.SubnetId;
+      const subnetId = candidate.subnetId ?? instance.SubnetId;
+      if (subnetId) launched.subnetId = subnetId;
       if (instance.Placement?.AvailabilityZone)
         launched.availabilityZone = instance.Placement.AvailabilityZone;
       return launched;
     } catch (error) {
-      if (deps.signal?.aborted) throw abortReason(deps.signal);
+      if (deps.signal.aborted) throw abortReason(deps.signal);
       const name = awsErrorName(error) ?? '';
       if (CAPACITY_ERRORS.has(name)) {
         failures.push(`${where}: ${name}`);
@@ -259,7 +257,7 @@ function explainLaunchError(error: unknown, config: BuildConfig): Error {
 export async function describeInstance(
   ec2: EC2Client,
   instanceId: string,
-  signal?: AbortSignal,
+  signal: AbortSignal,
 ): Promise<Instance | undefined> {
   try {
     const out = await ec2.send(new DescribeInstancesCommand({ InstanceIds: [instanceId] }), {
@@ -273,10 +271,8 @@ export async function describeInstance(
   }
 }
 
-export interface WaitDeps {
+export interface WaitDeps extends Pick<Deps, 'clock' | 'signal'> {
   ec2: EC2Client;
-  clock: Clock;
-  signal: AbortSignal;
 }
 
 export async function waitForInstanceState(
@@ -320,7 +316,7 @@ export function dataVolumeId(instance: Instance): string {
 export async function stopInstance(
   ec2: EC2Client,
   instanceId: string,
-  signal?: AbortSignal,
+  signal: AbortSignal,
 ): Promise<void> {
   await ec2.send(new StopInstancesCommand({ InstanceIds: [instanceId] }), { abortSignal: signal });
 }
@@ -329,7 +325,7 @@ export async function stopInstance(
 export async function terminateInstances(
   ec2: EC2Client,
   instanceIds: string[],
-  signal?: AbortSignal,
+  signal: AbortSignal,
 ): Promise<string[]> {
   if (instanceIds.length === 0) return [];
   try {

@@ -17,7 +17,7 @@
  * A checkpoint that fails only ends the chain; the build goes on.
  */
 import type { EC2Client } from '@aws-sdk/client-ec2';
-import type { Clock } from '../core/clock.js';
+import type { Deps } from '../core/deps.js';
 import { AbortedError, errorMessage } from '../core/errors.js';
 import type { CreateLedger } from '../aws/create-ledger.js';
 import type { Logger } from '../core/logger.js';
@@ -42,10 +42,8 @@ export const DEFAULT_CHECKPOINT_POLICY: CheckpointPolicy = {
   completionBoundMs: 30 * 60_000,
 };
 
-export interface CheckpointDeps {
+export interface CheckpointDeps extends Deps {
   ec2: EC2Client;
-  clock: Clock;
-  logger: Logger;
   /** The build's signal: cancelling the build ends the chain too. */
   signal: AbortSignal;
   policy: CheckpointPolicy;

@@ -27,10 +27,9 @@ import {
 } from '@aws-sdk/client-ec2';
 import { collectPages } from '../aws/pages.js';
 import { terminateInstances } from './builder-instance.js';
-import type { Clock } from '../core/clock.js';
+import type { Deps } from '../core/deps.js';
 import { errorMessage } from '../core/errors.js';
 import { awsErrorName } from '../aws/errors.js';
-import type { Logger } from '../core/logger.js';
 import { runKey, type RunContext } from '../config/run-context.js';
 import { deleteSnapshot, listOwnSnapshots, waitForSnapshot } from '../aws/snapshots.js';
 import { invocationTags, RESERVED_TAG_PREFIX, TAG_INVOCATION, TAG_RUN } from '../aws/tags.js';
@@ -59,19 +58,16 @@ export const DEFAULT_SWEEP_BOUNDS: SweepBounds = {
 /** How long a whole sweep may take (the step's own bound on it). */
 export const SWEEP_TIMEOUT_MS = 150_000;
 
-export interface SweepRequest {
+export interface SweepRequest extends Deps {
   /** Every region the run touched, each with its client; the first is the build's. */
   regions: ReadonlyArray<{ region: string; ec2: EC2Client }>;
   context: RunContext;
-  logger: Logger;
-  clock: Clock;
   /** The run's output snapshots (any region): never deleted, nor their copies. */
   keep: ReadonlySet<string>;
   /** IDs the main step recorded (the build's region), removed even if a tag search misses them. */
   known?: { instances?: readonly string[]; snapshots?: readonly string[] };
   /** A create request may have made something unseen (ledger.ts): look again before saying clean. */
   uncertain?: boolean;
-  signal: AbortSignal;
   bounds?: Partial<SweepBounds>;
 }
 
@@ -98,7 +94,7 @@ const tagFilters = (tags: Record<string, string>) =>
 export async function findTaggedInstances(
   ec2: EC2Client,
   tags: Record<string, string>,
-  signal?: AbortSignal,
+  signal: AbortSignal,
 ): Promise<Instance[]> {
   return collectPages(async (nextToken) => {
     const out = await ec2.send(
@@ -122,7 +118,7 @@ export async function findTaggedInstances(
 export async function findTaggedVolumes(
   ec2: EC2Client,
   tags: Record<string, string>,
-  signal?: AbortSignal,
+  signal: AbortSignal,
 ): Promise<Volume[]> {
   return collectPages(async (nextToken) => {
     const out = await ec2.send(
@@ -146,7 +142,7 @@ const ids = <T>(items: T[], id: (item: T) => string | undefined): string[] =>
 export async function deleteVolume(
   ec2: EC2Client,
   volumeId: string,
-  signal?: AbortSignal,
+  signal: AbortSignal,
 ): Promise<boolean> {
   try {
     await ec2.send(new DeleteVolumeCommand({ VolumeId: volumeId }), { abortSignal: signal });

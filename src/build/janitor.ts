@@ -9,21 +9,17 @@
 import type { EC2Client } from '@aws-sdk/client-ec2';
 import { terminateInstances } from './builder-instance.js';
 import { deleteVolume, findTaggedInstances, findTaggedVolumes } from './cleanup.js';
-import type { Clock } from '../core/clock.js';
+import type { Deps } from '../core/deps.js';
 import { errorMessage } from '../core/errors.js';
-import type { Logger } from '../core/logger.js';
 import { deleteSnapshot, listOwnSnapshots } from '../aws/snapshots.js';
 import { TAG_REPOSITORY, TAG_ROLE, tagValue } from '../aws/tags.js';
 import { formatDuration } from '../core/format.js';
 
-export interface JanitorRequest {
+export interface JanitorRequest extends Deps {
   regions: ReadonlyArray<{ region: string; ec2: EC2Client }>;
   /** owner/name: only this repository's resources (tag bottlerocket-ebs-snapshot:repository). */
   repository: string;
   olderThanMs: number;
-  clock: Clock;
-  logger: Logger;
-  signal: AbortSignal;
 }
 
 export interface JanitorResult {

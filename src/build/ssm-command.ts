@@ -13,19 +13,15 @@ import {
 } from '@aws-sdk/client-ssm';
 import type { EC2Client } from '@aws-sdk/client-ec2';
 import { describeInstance } from './builder-instance.js';
-import type { Clock } from '../core/clock.js';
+import type { Deps } from '../core/deps.js';
 import { ActionError, errorMessage } from '../core/errors.js';
 import { awsErrorName } from '../aws/errors.js';
-import type { Logger } from '../core/logger.js';
 import { pollUntil, WaitTimeoutError } from '../aws/wait.js';
 import { formatDuration } from '../core/format.js';
 
-export interface SsmDeps {
+export interface SsmDeps extends Deps {
   ssm: SSMClient;
   ec2: EC2Client;
-  clock: Clock;
-  logger: Logger;
-  signal: AbortSignal;
 }
 
 export async function waitForSsmOnline(

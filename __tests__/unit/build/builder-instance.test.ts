@@ -3,8 +3,8 @@ import {
   builderUserData,
   launchCandidates,
   runInstancesInput,
-} from '../../src/build/builder-instance.js';
-import { parseInputs } from '../../src/action/inputs/index.js';
+} from '../../../src/build/builder-instance.js';
+import { parseInputs } from '../../../src/action/inputs/index.js';
 
 function config(inputs: Record<string, string>) {
   const all: Record<string, string> = {

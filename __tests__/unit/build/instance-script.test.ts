@@ -4,7 +4,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseImageReference } from '../../src/config/image-ref.js';
+import { parseImageReference } from '../../../src/config/image-ref.js';
 import {
   needsEcrAuth,
   parseScriptReport,
@@ -13,16 +13,16 @@ import {
   shellQuote,
   storageName,
   type ScriptPlan,
-} from '../../src/build/instance-script.js';
-import type { Platform } from '../../src/config/types.js';
+} from '../../../src/build/instance-script.js';
+import type { Platform } from '../../../src/config/types.js';
 import {
   runScript,
   seedImage,
   simulatedInstance,
   type SimulatedInstance,
   type StubImage,
-} from '../../test-support/instance-sim.js';
-import { describeWith } from '../../test-support/requires.js';
+} from '../../../test-support/instance-sim.js';
+import { describeWith } from '../../../test-support/requires.js';
 
 const PAUSE = 'public.ecr.aws/eks-distro/kubernetes/pause:3.2';
 const JUPYTER =

@@ -17,11 +17,11 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { VirtualClock } from '../../test-support/virtual-clock.js';
-import { ActionError } from '../../src/core/errors.js';
-import { MemoryLogger } from '../../test-support/memory-logger.js';
-import { fetchFullReport, MAX_PAGES, PAGE_CHARS } from '../../src/build/pull-report.js';
-import { rejectionOf } from '../../test-support/rejection.js';
+import { VirtualClock } from '../../../test-support/virtual-clock.js';
+import { ActionError } from '../../../src/core/errors.js';
+import { MemoryLogger } from '../../../test-support/memory-logger.js';
+import { fetchFullReport, MAX_PAGES, PAGE_CHARS } from '../../../src/build/pull-report.js';
+import { rejectionOf } from '../../../test-support/rejection.js';
 
 const ssm = mockClient(SSMClient);
 let dir: string;

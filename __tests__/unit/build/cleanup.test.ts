@@ -10,9 +10,9 @@ import {
   type Snapshot,
 } from '@aws-sdk/client-ec2';
 import { mockClient } from 'aws-sdk-client-mock';
-import { sweepInvocation, type SweepRequest } from '../../src/build/cleanup.js';
-import { VirtualClock } from '../../test-support/virtual-clock.js';
-import { MemoryLogger } from '../../test-support/memory-logger.js';
+import { sweepInvocation, type SweepRequest } from '../../../src/build/cleanup.js';
+import { VirtualClock } from '../../../test-support/virtual-clock.js';
+import { MemoryLogger } from '../../../test-support/memory-logger.js';
 
 const ec2 = mockClient(EC2Client);
 afterEach(() => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
-import { createLedger, STATE_CREATES } from '../../src/aws/create-ledger.js';
-import { rejectionOf } from '../../test-support/rejection.js';
+import { createLedger, STATE_CREATES } from '../../../src/aws/create-ledger.js';
+import { rejectionOf } from '../../../test-support/rejection.js';
 
 function ledger() {
   const saved: string[] = [];

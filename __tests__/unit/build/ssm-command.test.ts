@@ -8,14 +8,14 @@ import {
   SSMClient,
 } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
-import { VirtualClock } from '../../test-support/virtual-clock.js';
-import { MemoryLogger } from '../../test-support/memory-logger.js';
+import { VirtualClock } from '../../../test-support/virtual-clock.js';
+import { MemoryLogger } from '../../../test-support/memory-logger.js';
 import {
   commandComment,
   describeCommandFailure,
   runShellScript,
   waitForSsmOnline,
-} from '../../src/build/ssm-command.js';
+} from '../../../src/build/ssm-command.js';
 
 const ssm = mockClient(SSMClient);
 const ec2 = mockClient(EC2Client);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
-import { parseImageReference } from '../../src/config/image-ref.js';
-import { parseInputs } from '../../src/action/inputs/index.js';
-import { parsePullThroughCache, pullSource } from '../../src/build/pull-through.js';
+import { parseImageReference } from '../../../src/config/image-ref.js';
+import { parseInputs } from '../../../src/action/inputs/index.js';
+import { parsePullThroughCache, pullSource } from '../../../src/build/pull-through.js';
 
 const RULES = { 'ghcr.io': 'ghcr', 'docker.io': 'docker-hub', 'quay.io': 'team/quay' };
 const source = (ref: string, region = 'us-west-2') =>

@@ -10,10 +10,10 @@ import {
   CheckpointChain,
   DEFAULT_CHECKPOINT_POLICY,
   type CheckpointPolicy,
-} from '../../src/build/checkpoints.js';
-import { VirtualClock } from '../../test-support/virtual-clock.js';
-import { AbortedError } from '../../src/core/errors.js';
-import { MemoryLogger } from '../../test-support/memory-logger.js';
+} from '../../../src/build/checkpoints.js';
+import { VirtualClock } from '../../../test-support/virtual-clock.js';
+import { AbortedError } from '../../../src/core/errors.js';
+import { MemoryLogger } from '../../../test-support/memory-logger.js';
 
 const ec2 = mockClient(EC2Client);
 afterEach(() => {
