@@ -73,6 +73,14 @@ describe('the checks themselves', () => {
     expect(unknownFolders(root)).toEqual(['build/odd']);
   });
 
+  it('the lint rule refuses a function over 80 lines in src/', async () => {
+    const eslint = new ESLint({ cwd: ROOT });
+    const body = Array.from({ length: 80 }, (_, i) => `  total += ${i};`).join('\n');
+    const text = `export function long(): number {\n  let total = 0;\n${body}\n  return total;\n}\n`;
+    const [result] = await eslint.lintText(text, { filePath: join(ROOT, 'src/core/x.ts') });
+    expect(result?.messages.map((m) => m.ruleId)).toEqual(['max-lines-per-function']);
+  });
+
   it('the lint rule refuses an upward import and @actions/* outside entry/', async () => {
     const eslint = new ESLint({ cwd: ROOT });
     const lint = async (path: string, text: string) =>

@@ -6,8 +6,8 @@ import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describeWith } from '../../test-support/requires.js';
-import { PHASES, phaseIndex, phaseTitle, TOTAL_PHASES } from '../../src/build/phases.js';
+import { describeWith } from '../../../test-support/requires.js';
+import { PHASES, phaseIndex, phaseTitle, TOTAL_PHASES } from '../../../src/build/phases.js';
 
 const ROOT = join(import.meta.dirname, '../..');
 const README = readFileSync(join(ROOT, 'README.md'), 'utf8');
