@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { describeWith } from '../../../test-support/requires.js';
 import { PHASES, phaseIndex, phaseTitle, TOTAL_PHASES } from '../../../src/build/phases.js';
 
-const ROOT = join(import.meta.dirname, '../..');
+const ROOT = join(import.meta.dirname, '../../..');
 const README = readFileSync(join(ROOT, 'README.md'), 'utf8');
 const dir = mkdtempSync(join(tmpdir(), 'bes-readme-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
