@@ -3,7 +3,7 @@
  * steps. Endpoints follow the SDK's standard configuration (AWS_ENDPOINT_URL,
  * AWS_ENDPOINT_URL_<SERVICE>, profiles), so nothing here knows about emulators.
  * Behind an HTTP(S) proxy (HTTPS_PROXY / HTTP_PROXY / NO_PROXY), every client's
- * requests go through it (src/proxy.ts).
+ * requests go through it (src/core/proxy.ts).
  */
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { ECRClient } from '@aws-sdk/client-ecr';

@@ -15,7 +15,7 @@ export function awsErrorName(error: unknown): string | undefined {
   return undefined;
 }
 
-/** Which AWS call an SDK error came from (set by the clients' middleware, src/aws-clients.ts). */
+/** Which AWS call an SDK error came from (set by the clients' middleware, src/aws/clients.ts). */
 export interface AwsCall {
   operation: string;
   /** The first ID or name in the request, e.g. vol-0abc, when it has one. */

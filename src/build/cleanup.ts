@@ -12,7 +12,7 @@
  *
  * The sweep looks again after acting, and says `clean` only when a look found
  * nothing: when nothing is left that costs one Describe call per resource kind
- * and region. When a create request may have happened unseen (ledger.ts), a look
+ * and region. When a create request may have happened unseen (aws/create-ledger.ts), a look
  * that finds nothing is repeated for a short grace, as a new resource can take
  * a few seconds to show in EC2's Describe calls.
  */
@@ -66,7 +66,7 @@ export interface SweepRequest extends Deps {
   keep: ReadonlySet<string>;
   /** IDs the main step recorded (the build's region), removed even if a tag search misses them. */
   known?: { instances?: readonly string[]; snapshots?: readonly string[] };
-  /** A create request may have made something unseen (ledger.ts): look again before saying clean. */
+  /** A create request may have made something unseen (aws/create-ledger.ts): look again before saying clean. */
   uncertain?: boolean;
   bounds?: Partial<SweepBounds>;
 }

@@ -2,7 +2,7 @@
  * The build's phases as the user sees them: "[4/8] Launching the builder", each in its own log
  * group with its elapsed time, and a timeline for the job summary. PHASES is the one list of
  * them: the log, the skipped phases of a reused snapshot, and the README's "How it works"
- * (checked by __tests__/unit/readme.test.ts) all take their titles from it.
+ * (checked by __tests__/unit/repository/readme.test.ts) all take their titles from it.
  */
 import type { Clock } from '../core/clock.js';
 import { errorMessage } from '../core/errors.js';
