@@ -1,13 +1,16 @@
 /**
  * What the build's unit tests (__tests__/unit/build/) share: two images in a stub registry, a
  * run context, a BuildConfig from action inputs, BuildDeps on a virtual clock with the state
- * kept in a map, and the digests a registry would resolve.
+ * kept in a map, the digests a registry would resolve, and the SSM command's deps.
  */
+import { EC2Client } from '@aws-sdk/client-ec2';
+import { SSMClient } from '@aws-sdk/client-ssm';
 import { parseInputs } from '../src/action/inputs/index.js';
 import type { BuildDeps } from '../src/build/index.js';
 import type { ResolveResult } from '../src/cache/registry/index.js';
 import type { RunContext } from '../src/config/run-context.js';
 import type { BuildConfig } from '../src/config/types.js';
+import type { SsmDeps } from '../src/build/ssm-command.js';
 import type { MockedAws } from './aws-mocks.js';
 import type { StubImage } from './instance-sim.js';
 import { MemoryLogger } from './memory-logger.js';
@@ -76,3 +79,14 @@ export const resolved = (c: BuildConfig, missing?: string): ResolveResult => ({
   })),
   failures: [],
 });
+
+/** SsmDeps for the SSM command's tests: real clients (mocked with aws-sdk-client-mock), virtual time. */
+export function ssmDeps(): SsmDeps & { clock: VirtualClock; logger: MemoryLogger } {
+  return {
+    ssm: new SSMClient({ region: 'us-west-2' }),
+    ec2: new EC2Client({ region: 'us-west-2' }),
+    clock: new VirtualClock(),
+    logger: new MemoryLogger(),
+    signal: new AbortController().signal,
+  };
+}

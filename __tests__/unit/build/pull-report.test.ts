@@ -4,7 +4,6 @@
  * SSM's 24,000 characters as GetCommandInvocation does.
  */
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
-import { EC2Client } from '@aws-sdk/client-ec2';
 import {
   GetCommandInvocationCommand,
   SendCommandCommand,
@@ -17,11 +16,10 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { VirtualClock } from '../../../test-support/virtual-clock.js';
 import { ActionError } from '../../../src/core/errors.js';
-import { MemoryLogger } from '../../../test-support/memory-logger.js';
 import { fetchFullReport, MAX_PAGES, PAGE_CHARS } from '../../../src/build/pull-report.js';
 import { rejectionOf } from '../../../test-support/rejection.js';
+import { ssmDeps } from '../../../test-support/build.js';
 
 const ssm = mockClient(SSMClient);
 let dir: string;
@@ -54,15 +52,7 @@ afterEach(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-function deps() {
-  return {
-    ssm: new SSMClient({ region: 'us-west-2' }),
-    ec2: new EC2Client({ region: 'us-west-2' }),
-    clock: new VirtualClock(),
-    logger: new MemoryLogger(),
-    signal: new AbortController().signal,
-  };
-}
+const deps = ssmDeps;
 const request = () => ({ instanceId: 'i-1', reportFile: file, comment: 'test' });
 
 /** A report of `lines` pull lines with random digests (which do not compress). */

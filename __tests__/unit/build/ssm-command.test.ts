@@ -8,14 +8,13 @@ import {
   SSMClient,
 } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
-import { VirtualClock } from '../../../test-support/virtual-clock.js';
-import { MemoryLogger } from '../../../test-support/memory-logger.js';
 import {
   commandComment,
   describeCommandFailure,
   runShellScript,
   waitForSsmOnline,
 } from '../../../src/build/ssm-command.js';
+import { ssmDeps } from '../../../test-support/build.js';
 
 const ssm = mockClient(SSMClient);
 const ec2 = mockClient(EC2Client);
@@ -25,15 +24,7 @@ afterEach(() => {
 });
 
 const named = (name: string) => Object.assign(new Error(name), { name });
-function deps() {
-  return {
-    ssm: new SSMClient({ region: 'us-west-2' }),
-    ec2: new EC2Client({ region: 'us-west-2' }),
-    clock: new VirtualClock(),
-    logger: new MemoryLogger(),
-    signal: new AbortController().signal,
-  };
-}
+const deps = ssmDeps;
 const request = {
   instanceId: 'i-1',
   script: '#!/bin/bash\necho hi',
