@@ -6,7 +6,11 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
-import type { RewriteOptions } from '../../../../src/cluster-update/manifests/index.js';
+import {
+  rewriteManifest,
+  type RewriteOptions,
+  type RewriteResult,
+} from '../../../../src/cluster-update/manifests/index.js';
 
 export const FIXTURES = path.resolve(
   path.dirname(fileURLToPath(import.meta.url)),
@@ -108,4 +112,42 @@ export function dataWithoutDataVolumeFields(text: string): unknown[] {
     return copy;
   };
   return parseAllDocuments(text).map((d) => strip(d.toJS()));
+}
+
+/** rewriteManifest with NEW_SNAPSHOT and the given options. */
+export function run(
+  source: string,
+  options: Omit<RewriteOptions, 'snapshotId'> = {},
+): RewriteResult {
+  return rewriteManifest(source, { snapshotId: NEW_SNAPSHOT, ...options });
+}
+
+/** A result's warnings (or notices) as `line: message`. */
+export const messages = (r: RewriteResult, kind: 'warnings' | 'notices' = 'warnings') =>
+  r[kind].map((f) => `${f.line}: ${f.message}`);
+
+/** A v1 EC2NodeClass with amiFamily Bottlerocket, an xvda mapping and `xvdb` as given. */
+export function nodeClass(
+  xvdb: string,
+  apiVersion = 'karpenter.k8s.aws/v1',
+  extraSpec = '',
+): string {
+  const kind = apiVersion.endsWith('v1alpha1') ? 'AWSNodeTemplate' : 'EC2NodeClass';
+  return [
+    `apiVersion: ${apiVersion}`,
+    `kind: ${kind}`,
+    'metadata:',
+    '  name: cached',
+    'spec:',
+    '  amiFamily: Bottlerocket',
+    extraSpec,
+    '  blockDeviceMappings:',
+    '    - deviceName: /dev/xvda',
+    '      ebs:',
+    '        volumeSize: 4Gi',
+    xvdb,
+  ]
+    .filter((l) => l !== '')
+    .join('\n')
+    .concat('\n');
 }

@@ -7,10 +7,6 @@ import {
   lineEndAfter,
   renderScalar,
 } from '../../../../src/cluster-update/manifests/source.js';
-import {
-  ebsGiBFromQuantity,
-  quantityToBytes,
-} from '../../../../src/cluster-update/manifests/quantity.js';
 
 describe('detectEol', () => {
   it('picks the line ending most used', () => {
@@ -105,31 +101,5 @@ describe('applyEdits', () => {
         { start: 1, end: 3, text: 'Y', depth: 0 },
       ]),
     ).toThrow(/overlapping/);
-  });
-});
-
-describe('quantities', () => {
-  it.each([
-    ['80Gi', 80 * 2 ** 30],
-    ['100G', 100e9],
-    ['1Ti', 2 ** 40],
-    ['1T', 1e12],
-    ['512Mi', 512 * 2 ** 20],
-    ['1.5Gi', 1.5 * 2 ** 30],
-    ['1e9', 1e9],
-    ['85899345920', 85899345920],
-    [85899345920, 85899345920],
-  ] as Array<[string | number, number]>)('%s is %d bytes', (text, bytes) => {
-    expect(quantityToBytes(text)).toBe(bytes);
-  });
-  it.each(['', 'lots', '-1Gi', '10m', '10 Gi', '10gi'])('%j is not understood', (text) => {
-    expect(quantityToBytes(text)).toBeUndefined();
-  });
-  it('computes the EBS size Karpenter requests: bytes / 10^9 rounded up', () => {
-    expect(ebsGiBFromQuantity('80Gi')).toBe(86);
-    expect(ebsGiBFromQuantity('80G')).toBe(80);
-    expect(ebsGiBFromQuantity('4Gi')).toBe(5);
-    expect(ebsGiBFromQuantity('1Ti')).toBe(1100);
-    expect(ebsGiBFromQuantity('nope')).toBeUndefined();
   });
 });
