@@ -9,6 +9,7 @@ import { errorMessage } from '../core/errors.js';
 import { runContextFromEnv } from '../config/run-context.js';
 import type { ActionConfig, JanitorConfig } from './inputs/index.js';
 import { clientsFor } from './clients.js';
+import { setListOutput } from './outputs.js';
 import type { ActionRuntime } from './runtime.js';
 
 /** Janitor mode: removes what dead runs of this repository left, older than the age given. */
@@ -33,7 +34,7 @@ export async function runJanitor(
           signal: rt.signal,
         }),
     );
-    rt.setOutput('deleted-snapshots', JSON.stringify(result.deletedSnapshots));
+    setListOutput(rt, 'deleted-snapshots', result.deletedSnapshots);
     await rt.writeSummary(
       `### 🧹 Cleanup of ${escapeCell(repository)}\n\n` +
         `Terminated ${result.terminated.length} builder(s), deleted ${result.deletedSnapshots.length} checkpoint snapshot(s) and ${result.deletedVolumes.length} volume(s) older than ${formatDuration(janitor.olderThanMs)} in ${janitor.regions.join(', ')}.\n`,

@@ -2,8 +2,13 @@
 // clients and a virtual clock: inputs in; outputs, state for the post step, the job summary and
 // failures out.
 import { afterEach, describe, expect, it } from '@jest/globals';
-import { SendCommandCommand } from '@aws-sdk/client-ssm';
-import { RunInstancesCommand, TerminateInstancesCommand } from '@aws-sdk/client-ec2';
+import {
+  DescribeInstancesCommand,
+  DescribeVolumesCommand,
+  RunInstancesCommand,
+  TerminateInstancesCommand,
+} from '@aws-sdk/client-ec2';
+import { GetParameterCommand, SendCommandCommand } from '@aws-sdk/client-ssm';
 import { runMain } from '../../../src/action/main.js';
 import {
   STATE_CLEAN,
@@ -99,6 +104,22 @@ describe('runMain', () => {
     expect(rt.logger.messages('warning')).toContain(
       'Some of what this run created is left; the post step tries again.',
     );
+  });
+
+  it('does not sweep when no create request was sent, and records a clean end', async () => {
+    const { rt, aws } = mainStep();
+    // The AMI lookup fails: the build ends before it creates anything.
+    aws.ssm
+      .on(GetParameterCommand)
+      .rejects(Object.assign(new Error('no such parameter'), { name: 'ParameterNotFound' }));
+    await runMain(rt);
+
+    expect(rt.failures).toHaveLength(1);
+    expect(aws.ec2.commandCalls(RunInstancesCommand)).toHaveLength(0);
+    expect(aws.ec2.commandCalls(DescribeInstancesCommand)).toHaveLength(0);
+    expect(aws.ec2.commandCalls(DescribeVolumesCommand)).toHaveLength(0);
+    expect(rt.state.get(STATE_CREATES)).toBe('none');
+    expect(rt.state.get(STATE_CLEAN)).toBe('true');
   });
 
   it('fails on a bad input before any AWS call, saving no state', async () => {

@@ -1,5 +1,4 @@
-import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals';
-import { actionsLogger } from '../../../src/entry/actions-runtime.js';
+import { describe, expect, it } from '@jest/globals';
 import { commandSafe, commandSafeLogger } from '../../../src/core/logger.js';
 import { MemoryLogger } from '../../../test-support/memory-logger.js';
 import { workflowCommands } from '../../../test-support/workflow-commands.js';
@@ -29,48 +28,7 @@ describe('commandSafe', () => {
   });
 });
 
-describe('the runner-side logger', () => {
-  let out = '';
-  beforeEach(() => {
-    out = '';
-    jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-      out += String(chunk);
-      return true;
-    });
-  });
-  afterEach(() => {
-    jest.restoreAllMocks();
-  });
-
-  it.each(PAYLOADS)(
-    '%j through every level forms only the commands the level means',
-    async (payload) => {
-      actionsLogger.info(`info ${payload}`);
-      actionsLogger.debug(`debug ${payload}`);
-      actionsLogger.warning(`warning ${payload}`, {
-        file: `deploy/${payload}.yaml`,
-        title: payload,
-      });
-      actionsLogger.error(`error ${payload}`, { file: payload, startLine: 3 });
-      actionsLogger.notice(`notice ${payload}`);
-      await actionsLogger.group(`group ${payload}`, async () => undefined);
-      const commands = workflowCommands(out);
-      expect(commands.map((c) => c.name)).toEqual([
-        'debug',
-        'warning',
-        'error',
-        'notice',
-        'group',
-        'endgroup',
-      ]);
-      const warning = commands[1];
-      // The annotation's properties stay properties: ':' ',' and line breaks escaped (%3A %2C %0A).
-      expect(warning?.properties).toMatch(/^title=[^,:]*,file=deploy\/[^,:]*\.yaml$/);
-      expect(warning?.data.replace(/\\/g, '')).toBe(`warning ${payload}`.replace(/\r\n?/g, '\n'));
-      expect(commands[2]?.properties).toMatch(/^file=[^,:]*,line=3$/);
-    },
-  );
-
+describe('commandSafeLogger', () => {
   it('a MemoryLogger behind commandSafeLogger records the safe text', () => {
     const memory = new MemoryLogger();
     commandSafeLogger(memory).info('file\n::warning::x');
