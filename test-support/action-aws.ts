@@ -2,7 +2,8 @@
  * The AWS side of a whole main step and its post step, on top of mockAws (aws-mocks.ts): the
  * builder instance as EC2 reports it to the sweeps by tag too (a terminated instance is no
  * longer found by a search on instance-state-name, as in EC2), no stray volumes, and a switch
- * that makes terminating it fail, so a main step can leave it behind for the post step.
+ * that makes terminating it fail, so a main step can leave it behind for the post step; and
+ * `mainStep`, a main step of one image on the in-memory runtime over it.
  */
 import {
   DescribeInstancesCommand,
@@ -18,7 +19,9 @@ import {
   type MockAwsOptions,
   type MockedAws,
 } from './aws-mocks.js';
-import type { StubImage } from './instance-sim.js';
+import { MemoryRuntime } from './action-runtime.js';
+import { successfulPullReport, type StubImage } from './instance-sim.js';
+import { VirtualClock } from './virtual-clock.js';
 
 export interface Builder {
   /** As DescribeInstances reports it; 'none' before RunInstances. */
@@ -91,4 +94,42 @@ export function mockRun(registry: StubImage[], options: MockAwsOptions = {}): Mo
   });
   aws.ec2.on(DescribeVolumesCommand).resolves({ Volumes: [] });
   return { ...aws, builder };
+}
+
+export const PAUSE = 'public.ecr.aws/eks-distro/kubernetes/pause:3.2';
+export const PAUSE_DIGEST = `sha256:${'a'.repeat(64)}`;
+const REGISTRY: StubImage[] = [{ ref: PAUSE, platforms: ['linux/amd64'], size: '301.6 KiB' }];
+export const MAIN_INPUTS = {
+  images: PAUSE,
+  'aws-region': 'us-west-2',
+  'instance-profile': 'snapshot-builder-instance',
+};
+
+const open: MockedRun[] = [];
+
+/**
+ * A main step that pulls the pause image in `pullMs` of virtual time, with the registries out
+ * of reach (the build goes ahead without looking for reuse). `restoreMainSteps` after each test.
+ */
+export function mainStep(
+  inputs: Record<string, string> = {},
+  pullMs = 60_000,
+): { rt: MemoryRuntime; aws: MockedRun } {
+  const clock = new VirtualClock();
+  const stdout = successfulPullReport([
+    { index: 0, platform: 'linux/amd64', ms: pullMs, digest: PAUSE_DIGEST, size: '301.6 KiB' },
+  ]);
+  const aws = mockRun(REGISTRY, { simulatedCommand: { clock, ms: pullMs, stdout } });
+  open.push(aws);
+  const rt = new MemoryRuntime({
+    inputs: { ...MAIN_INPUTS, ...inputs },
+    clients: aws.clients,
+    clock,
+    fetch: () => Promise.reject(new Error('no network in this test')),
+  });
+  return { rt, aws };
+}
+
+export function restoreMainSteps(): void {
+  for (const aws of open.splice(0)) aws.restore();
 }

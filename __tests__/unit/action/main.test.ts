@@ -20,39 +20,14 @@ import {
 } from '../../../src/build/index.js';
 import { STATE_CREATES } from '../../../src/aws/create-ledger.js';
 import { INSTANCE_ID, SNAPSHOT_ID } from '../../../test-support/aws-mocks.js';
-import { MemoryRuntime } from '../../../test-support/action-runtime.js';
-import { mockRun, type MockedRun } from '../../../test-support/action-aws.js';
-import { successfulPullReport, type StubImage } from '../../../test-support/instance-sim.js';
-import { VirtualClock } from '../../../test-support/virtual-clock.js';
+import {
+  mainStep as runMainStep,
+  restoreMainSteps,
+  PAUSE,
+} from '../../../test-support/action-aws.js';
 
-const PAUSE = 'public.ecr.aws/eks-distro/kubernetes/pause:3.2';
-const REGISTRY: StubImage[] = [{ ref: PAUSE, platforms: ['linux/amd64'], size: '301.6 KiB' }];
-const INPUTS = {
-  images: PAUSE,
-  'aws-region': 'us-west-2',
-  'instance-profile': 'snapshot-builder-instance',
-};
-const DIGEST = `sha256:${'a'.repeat(64)}`;
-
-let aws: MockedRun | undefined;
-afterEach(() => aws?.restore());
-
-/** A runtime for one main step whose pull takes two minutes of virtual time. */
-function mainStep(inputs: Record<string, string> = {}) {
-  const clock = new VirtualClock();
-  const stdout = successfulPullReport([
-    { index: 0, platform: 'linux/amd64', ms: 120_000, digest: DIGEST, size: '301.6 KiB' },
-  ]);
-  aws = mockRun(REGISTRY, { simulatedCommand: { clock, ms: 120_000, stdout } });
-  const rt = new MemoryRuntime({
-    inputs: { ...INPUTS, ...inputs },
-    clients: aws.clients,
-    clock,
-    // The registries are out of reach: the build goes ahead without looking for reuse.
-    fetch: () => Promise.reject(new Error('no network in this test')),
-  });
-  return { rt, aws };
-}
+afterEach(restoreMainSteps);
+const mainStep = (inputs: Record<string, string> = {}) => runMainStep(inputs, 120_000);
 
 describe('runMain', () => {
   it('builds from the inputs, sets the outputs and summary, and records a clean end', async () => {

@@ -10,42 +10,15 @@ import { runPost } from '../../../src/action/post.js';
 import { STATE_INSTANCE_IDS } from '../../../src/build/index.js';
 import { NO_CREATES, STATE_CREATES } from '../../../src/aws/create-ledger.js';
 import { INSTANCE_ID } from '../../../test-support/aws-mocks.js';
-import { MemoryRuntime } from '../../../test-support/action-runtime.js';
-import { mockRun, type MockedRun } from '../../../test-support/action-aws.js';
-import { successfulPullReport, type StubImage } from '../../../test-support/instance-sim.js';
-import { VirtualClock } from '../../../test-support/virtual-clock.js';
+import {
+  mainStep as runMainStep,
+  restoreMainSteps,
+  MAIN_INPUTS,
+  type MockedRun,
+} from '../../../test-support/action-aws.js';
 
-const PAUSE = 'public.ecr.aws/eks-distro/kubernetes/pause:3.2';
-const REGISTRY: StubImage[] = [{ ref: PAUSE, platforms: ['linux/amd64'], size: '301.6 KiB' }];
-const INPUTS = {
-  images: PAUSE,
-  'aws-region': 'us-west-2',
-  'instance-profile': 'snapshot-builder-instance',
-};
-
-let aws: MockedRun | undefined;
-afterEach(() => aws?.restore());
-
-function mainStep(inputs: Record<string, string> = {}) {
-  const clock = new VirtualClock();
-  const stdout = successfulPullReport([
-    {
-      index: 0,
-      platform: 'linux/amd64',
-      ms: 60_000,
-      digest: `sha256:${'a'.repeat(64)}`,
-      size: '301.6 KiB',
-    },
-  ]);
-  aws = mockRun(REGISTRY, { simulatedCommand: { clock, ms: 60_000, stdout } });
-  const rt = new MemoryRuntime({
-    inputs: { ...INPUTS, ...inputs },
-    clients: aws.clients,
-    clock,
-    fetch: () => Promise.reject(new Error('no network in this test')),
-  });
-  return { rt, aws };
-}
+afterEach(restoreMainSteps);
+const mainStep = (inputs: Record<string, string> = {}) => runMainStep(inputs, 60_000);
 
 const terminated = (mocked: MockedRun, from = 0) =>
   mocked.ec2
@@ -143,7 +116,7 @@ describe('runPost', () => {
   it('skips cleanup, warning, when the credentials inputs are bad', async () => {
     const { rt } = mainStep();
     await runMain(rt);
-    const post = rt.post({ inputs: { ...INPUTS, 'role-to-assume': 'not-a-role' } });
+    const post = rt.post({ inputs: { ...MAIN_INPUTS, 'role-to-assume': 'not-a-role' } });
     await runPost(post);
     expect(post.failures).toEqual([]);
     expect(post.logger.messages('warning')).toEqual([
