@@ -55,10 +55,13 @@ export function describeFailure(error: unknown): string {
  * An error another try may not repeat: a network fault or timeout, throttling, a 5xx (the SDK's
  * own classification, @smithy/core retry), also when it comes as the cause of another error.
  */
-export function isTransientAwsError(error: unknown): boolean {
-  if (!error || typeof error !== 'object') return false;
+export function isTransientAwsError(error: unknown, depth = 0): boolean {
+  if (!error || typeof error !== 'object' || depth > 10) return false;
   const sdkError = error as Parameters<typeof isTransientError>[0];
-  return isTransientError(sdkError) || isThrottlingError(sdkError) || isServerError(sdkError);
+  if (isTransientError(sdkError) || isThrottlingError(sdkError) || isServerError(sdkError))
+    return true;
+  // isTransientError follows causes, the other two do not: a wrapped throttling error counts too.
+  return isTransientAwsError((error as { cause?: unknown }).cause, depth + 1);
 }
 
 /** An AWS error for a message: its name (when the message does not already start with it) and message. */

@@ -11,6 +11,7 @@ import { terminateInstances } from './builder-instance.js';
 import { deleteVolume, findTaggedInstances, findTaggedVolumes } from './cleanup.js';
 import type { Deps } from '../core/deps.js';
 import { errorMessage } from '../core/errors.js';
+import { rethrowIfAborted } from '../aws/errors.js';
 import { deleteSnapshot, listOwnSnapshots } from '../aws/snapshots.js';
 import { TAG_REPOSITORY, TAG_ROLE, tagValue } from '../aws/tags.js';
 import { formatDuration } from '../core/format.js';
@@ -46,6 +47,8 @@ async function janitorRegion(
     try {
       await fn();
     } catch (error) {
+      // Cancellation ends the janitor; it is no cleanup failure.
+      rethrowIfAborted(error, signal);
       result.errors.push(`${region}: could not ${what}: ${errorMessage(error)}`);
     }
   };

@@ -17,7 +17,8 @@ export function formatBytes(bytes: number | undefined, empty = '–'): string {
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
   let value = bytes;
   let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
+  // Compared as shown (one decimal): 1023.99 KiB is "1.0 MiB", not "1024.0 KiB".
+  while ((unit === 0 ? value : Number(value.toFixed(1))) >= 1024 && unit < units.length - 1) {
     value /= 1024;
     unit++;
   }

@@ -7,8 +7,7 @@ import { DescribeSnapshotsCommand } from '@aws-sdk/client-ec2';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createAwsClients, resourceOf, retryDelayMs } from '../../../src/aws/clients.js';
-import { AbortedError, ActionError } from '../../../src/core/errors.js';
-import { awsCallOf, describeFailure, recordAwsCall } from '../../../src/aws/errors.js';
+import { awsCallOf, describeFailure } from '../../../src/aws/errors.js';
 import { rejectionOf } from '../../../test-support/rejection.js';
 
 let server: Server;
@@ -53,38 +52,12 @@ describe('the clients name the call an error came from', () => {
   });
 });
 
-describe('describeFailure', () => {
-  it('says which call a bare network error came from, also through a cause', () => {
-    const hangUp = Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' });
-    recordAwsCall(hangUp, { operation: 'CreateSnapshot', resource: 'vol-0abc' });
-    expect(describeFailure(hangUp)).toBe('CreateSnapshot of vol-0abc failed: socket hang up');
-    const wrapped = new Error('the snapshot could not be made', { cause: hangUp });
-    expect(describeFailure(wrapped)).toBe(
-      'CreateSnapshot of vol-0abc failed: the snapshot could not be made',
-    );
-  });
-
-  it('leaves a message that already names the call, and one from no AWS call, as it is', () => {
-    const named = new Error('CreateSnapshot of vol-0abc was refused: limit');
-    recordAwsCall(named, { operation: 'CreateSnapshot', resource: 'vol-0abc' });
-    expect(describeFailure(named)).toBe('CreateSnapshot of vol-0abc was refused: limit');
-    expect(describeFailure(new Error('plain'))).toBe('plain');
-  });
-
+describe('resourceOf', () => {
   it('finds the resource a request is about', () => {
     expect(resourceOf({ InstanceIds: ['i-0abc'], DryRun: false })).toBe('i-0abc');
     expect(resourceOf({ VolumeId: 'vol-1', Description: 'x' })).toBe('vol-1');
     expect(resourceOf({ Name: '/eks/node-cache/snapshot-id' })).toBe('/eks/node-cache/snapshot-id');
     expect(resourceOf({ MaxResults: 5 })).toBeUndefined();
-  });
-});
-
-describe('describeFailure and the action’s own errors', () => {
-  it('leaves the action’s own errors (cancellation included) as they are', () => {
-    for (const own of [new ActionError('The run was cancelled.'), new AbortedError('cancelled')]) {
-      recordAwsCall(own, { operation: 'GetCommandInvocation', resource: 'cmd-1' });
-      expect(describeFailure(own)).toBe(own.message);
-    }
   });
 });
 

@@ -1,6 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
 import {
-  escapeCell,
   MAX_BODY_CHARS,
   renderPullRequestBody,
   type PullRequestBodyData,
@@ -107,9 +106,5 @@ describe('renderPullRequestBody', () => {
     const small = renderPullRequestBody({ ...data, images }, 4000);
     expect(small.length).toBeLessThan(4000);
     expect(small).toMatch(/\| … and \d+ more \| \| \| \|/);
-  });
-
-  it('escapes cells onto one line', () => {
-    expect(escapeCell('a|b`c\nd<e>')).toBe('a\\|b\\`c d&lt;e&gt;');
   });
 });
