@@ -72,8 +72,8 @@ export function describeAwsError(error: unknown): string {
 }
 
 /** Rethrows cancellation as AbortedError, so it is never reported as an AWS failure. */
-export function rethrowIfAborted(error: unknown, signal: AbortSignal | undefined): void {
-  if (signal?.aborted) throw abortReason(signal);
+export function rethrowIfAborted(error: unknown, signal: AbortSignal): void {
+  if (signal.aborted) throw abortReason(signal);
   if (error instanceof AbortedError) throw error;
 }
 
