@@ -178,11 +178,11 @@ describe('rethrowIfAborted', () => {
     expect(() => rethrowIfAborted(new Error('x'), other.signal)).toThrow('timeout-minutes reached');
   });
 
-  it('rethrows an AbortedError, also without a signal', () => {
+  it('rethrows an AbortedError, also while the signal is not aborted', () => {
     const aborted = new AbortedError('cancelled');
     let thrown: unknown;
     try {
-      rethrowIfAborted(aborted, undefined);
+      rethrowIfAborted(aborted, new AbortController().signal);
     } catch (error) {
       thrown = error;
     }
@@ -194,7 +194,7 @@ describe('rethrowIfAborted', () => {
     expect(() =>
       rethrowIfAborted(sdkError('UnauthorizedOperation', 'denied'), signal),
     ).not.toThrow();
-    expect(() => rethrowIfAborted(new ActionError('x'), undefined)).not.toThrow();
+    expect(() => rethrowIfAborted(new ActionError('x'), signal)).not.toThrow();
   });
 });
 
