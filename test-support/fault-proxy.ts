@@ -42,6 +42,14 @@ export interface ProxiedCall {
   fault?: Fault['kind'];
   /** The service's HTTP status (also for faulted calls: the service did answer). */
   status?: number;
+  /**
+   * The SDK call this request is an attempt of: `amz-sdk-invocation-id`, which the SDK's retry
+   * middleware sets once per call, before its attempts (@smithy/core src/submodules/retry,
+   * retryMiddleware), so all retries of one call share it.
+   */
+  invocation?: string;
+  /** Which attempt of that call (`amz-sdk-request: attempt=N; max=M`). */
+  attempt?: number;
 }
 
 export interface FaultProxy {
@@ -93,10 +101,14 @@ export async function startFaultProxy(upstream: string): Promise<FaultProxy> {
         Array.isArray(amzTarget) ? amzTarget[0] : amzTarget,
       );
       const fault = take(operation);
+      const invocation = req.headers['amz-sdk-invocation-id'];
+      const attempt = /attempt=(\d+)/.exec(String(req.headers['amz-sdk-request'] ?? ''))?.[1];
       const call: ProxiedCall = {
         at: Date.now(),
         operation,
         ...(fault ? { fault: fault.kind } : {}),
+        ...(typeof invocation === 'string' ? { invocation } : {}),
+        ...(attempt ? { attempt: Number(attempt) } : {}),
       };
       calls.push(call);
       const forward = httpRequest(
