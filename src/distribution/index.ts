@@ -12,7 +12,7 @@
  */
 import type { Snapshot } from '@aws-sdk/client-ec2';
 import { abortReason } from '../core/clock.js';
-import { AbortedError, ActionError, InputError, errorMessage } from '../core/errors.js';
+import { AbortedError, ActionError, errorMessage } from '../core/errors.js';
 import { awsErrorName } from '../aws/errors.js';
 import { waitForSnapshot } from '../aws/snapshots.js';
 import { TAG_REPOSITORY } from '../aws/tags.js';
@@ -161,7 +161,7 @@ function throwFailures(run: Run, failures: Failure[], result: DistributionResult
   const first = failures[0];
   if (failures.length === 1 && first) {
     const { error } = first;
-    if (error instanceof ActionError || error instanceof InputError) throw error;
+    if (error instanceof ActionError) throw error;
     throw new ActionError(`Distributing ${snapshotId} (${first.label}): ${errorMessage(error)}`, {
       cause: error,
     });
