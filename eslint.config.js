@@ -51,6 +51,7 @@ export default tseslint.config(
     },
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
+      'no-duplicate-imports': ['error', { allowSeparateTypeImports: true }],
     },
   },
 );

@@ -24,7 +24,6 @@ function credentialProvider(
       sts: createFederationStsClient(region),
       clock: rt.clock,
       logger: rt.logger,
-      signal: rt.signal,
       maskSecret: (v) => rt.maskSecret(v),
       oidcAvailable: runContextFromEnv(rt.env).oidcAvailable,
     },

@@ -7,13 +7,3 @@
 export { runMain } from './main.js';
 export { runPost } from './post.js';
 export type { ActionRuntime } from './runtime.js';
-export {
-  parseActionInputs,
-  parseAllActionInputs,
-  parseAwsInputs,
-  parseInputs,
-  MAX_USER_TAGS,
-  type ActionConfig,
-  type InputReader,
-  type JanitorConfig,
-} from './inputs/index.js';

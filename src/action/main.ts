@@ -199,7 +199,7 @@ async function checkSharing(step: MainStep, build: BuildConfig): Promise<void> {
 }
 
 /** The build, with the runtime's clock, log, signal, state and registry access. */
-function build(step: MainStep, config: BuildConfig): Promise<BuildResult> {
+function runBuild(step: MainStep, config: BuildConfig): Promise<BuildResult> {
   const { rt, clients, ledger, context } = step;
   const credentialsFor = ecrCredentials((r) => clients.ecrFor(r), { clock: rt.clock });
   return buildSnapshot(config, {
@@ -243,7 +243,7 @@ function factsOf(result: BuildResult, region: string): SnapshotFacts {
 async function buildAndReport(step: MainStep, config: BuildConfig): Promise<SnapshotFacts> {
   const { rt } = step;
   await checkSharing(step, config);
-  const result = await build(step, config);
+  const result = await runBuild(step, config);
   setBuildOutputs(rt, result);
   step.summary.push(buildSummary(result));
   const pulls = result.images.filter((i) => i.status === 'ok').length;

@@ -1,8 +1,8 @@
 /**
  * Everything the action needs from the GitHub Actions runner, as one
  * interface. The entry points (src/entry/) implement it with @actions/core;
- * tests implement it in memory (test-support/action-runtime.ts, used by
- * __tests__/unit/action/main.test.ts and post.test.ts).
+ * tests implement it in memory (test-support/action-runtime.ts, which runs the steps in
+ * process in __tests__/unit/action/).
  */
 import type { AwsCredentialIdentityProvider } from '@smithy/types';
 import type { AwsClients } from '../aws/clients.js';

@@ -4,7 +4,7 @@
  * "may have happened": the answer was lost, the request stalled and was aborted,
  * the SDK retried after a lost answer (the first attempt may have created
  * something too), or the process was killed before the answer arrived. Such
- * requests are not chased one by one: the sweep by invocation tag (cleanup.ts)
+ * requests are not chased one by one: the sweep by invocation tag (build/cleanup.ts)
  * finds whatever they made, and looks again for a short while when the ledger
  * says something may have been made that it did not see yet.
  */

@@ -18,7 +18,13 @@ import { ActionError, errorMessage } from '../core/errors.js';
 import { awsErrorName } from './errors.js';
 import type { CredentialsConfig } from '../config/types.js';
 
-export interface WebIdentityDeps extends Deps {
+/**
+ * No signal: the credentials outlive cancellation on purpose. A cancelled or timed-out build
+ * still terminates its builder and deletes what it made with them (src/build/resources.ts),
+ * and a refresh may fall due just then. Each AssumeRoleWithWebIdentity call has a bound of its
+ * own instead (ASSUME_TIMEOUT_MS).
+ */
+export interface WebIdentityDeps extends Omit<Deps, 'signal'> {
   /** Asks the runner for an OIDC token for `audience` (core.getIDToken). */
   getIdToken: (audience: string) => Promise<string>;
   /** An STS client for the region, without credentials (the call is unsigned). */
@@ -37,6 +43,8 @@ const RETRYABLE_ASSUME_ERRORS = new Set([
   'IDPCommunicationError',
 ]);
 const MAX_ASSUME_ATTEMPTS = 4;
+/** One AssumeRoleWithWebIdentity call, with the SDK's retries of it. */
+const ASSUME_TIMEOUT_MS = 60_000;
 
 export function webIdentityCredentials(
   config: Required<Pick<CredentialsConfig, 'roleToAssume'>> & CredentialsConfig,
@@ -70,6 +78,7 @@ export function webIdentityCredentials(
             DurationSeconds: config.roleDurationSeconds,
             WebIdentityToken: token,
           }),
+          { abortSignal: AbortSignal.timeout(ASSUME_TIMEOUT_MS) },
         );
         const c = response.Credentials;
         if (!c?.AccessKeyId || !c.SecretAccessKey || !c.SessionToken) {

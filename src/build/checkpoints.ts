@@ -24,6 +24,9 @@ import type { Logger } from '../core/logger.js';
 import { createSnapshot, deleteSnapshots, waitForSnapshot } from '../aws/snapshots.js';
 import { formatDuration } from '../core/format.js';
 
+/** One checkpoint's CreateSnapshot request, with the SDK's retries of it. */
+const CREATE_TIMEOUT_MS = 60_000;
+
 export interface CheckpointPolicy {
   /** Pulling time before the first checkpoint: an earlier one would copy next to nothing. */
   firstAfterMs: number;
@@ -143,11 +146,11 @@ export class CheckpointChain {
       await clock.sleep(policy.firstAfterMs, signal);
       while (this.ids.length < policy.max) {
         const createdAt = clock.now();
-        // The request itself is not ended by `stop` (a checkpoint EC2 made is best recorded);
-        // no waiting out EC2's rate either: that would hold up `stop`.
+        // The request itself is not ended by `stop` (a checkpoint EC2 made is best recorded),
+        // only by a bound of its own; no waiting out EC2's rate either: that would hold up `stop`.
         const id = await createSnapshot(ec2, this.target, {
           clock,
-          signal: new AbortController().signal,
+          signal: AbortSignal.timeout(CREATE_TIMEOUT_MS),
           rateRetries: 0,
           ledger: this.deps.ledger,
         });

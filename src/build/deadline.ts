@@ -70,12 +70,14 @@ export class Deadline {
 
   /**
    * What a failed build reports. A request cut off at the deadline may come back wrapped in an
-   * ActionError: the deadline is the reason. Cancellation is, unless the error already says more.
+   * ActionError: the deadline is the reason. Cancellation is, unless the error already says more
+   * than that a request was aborted (an SDK call cut off rejects with `AbortError`, @smithy
+   * node-http-handler `buildAbortError`, which a part may have wrapped as its own failure).
    */
   failure(error: unknown): unknown {
     const { signal } = this;
     if (signal.aborted && signal.reason === this.reached) return this.reached;
-    if (signal.aborted && !(error instanceof ActionError)) {
+    if (signal.aborted && (!(error instanceof ActionError) || cutOff(error))) {
       return new AbortedError('The run was cancelled.');
     }
     return error;
@@ -86,4 +88,11 @@ export class Deadline {
     clearTimeout(this.timer);
     this.cancelled.removeEventListener('abort', this.onCancel);
   }
+}
+
+/** Whether an error is, or was caused by, a request or wait cut off by a signal. */
+function cutOff(error: unknown, depth = 0): boolean {
+  if (!(error instanceof Error) || depth > 10) return false;
+  if (error instanceof AbortedError || error.name === 'AbortError') return true;
+  return cutOff(error.cause, depth + 1);
 }

@@ -13,7 +13,7 @@ import { errorMessage } from '../core/errors.js';
 import { dataVolumeId } from './builder-instance.js';
 import { Deadline } from './deadline.js';
 import { chooseImage, imageResolver, launch, waitUntilReachable, type Launched } from './launch.js';
-import { Progress } from './phases.js';
+import { Progress, type PhaseKey } from './phases.js';
 import { checkCredentials, planBuild, pullSources, reuseSnapshot, type BuildPlan } from './plan.js';
 import { judgePulls, pullImages, type Pulled } from './pull.js';
 import { BuildResources } from './resources.js';
@@ -39,22 +39,16 @@ export {
   STATE_PENDING_SNAPSHOT,
   STATE_REGION,
   STATE_SWEEP_REGIONS,
-  type StateStore,
 } from './resources.js';
-export { lineageOf, type BuildPlan } from './plan.js';
-export { TOTAL_PHASES } from './phases.js';
-export {
-  BuildFailure,
-  DEFAULT_BOUNDS,
-  type BuildDeps,
-  type BuildResult,
-  type ImageResult,
-  type PhaseBounds,
-} from './types.js';
+export { lineageOf } from './plan.js';
+export { BuildFailure, type BuildDeps, type BuildResult, type ImageResult } from './types.js';
 
 export async function buildSnapshot(config: BuildConfig, deps: BuildDeps): Promise<BuildResult> {
   const run = startRun(config, deps);
   const { progress, deadline } = run;
+  // The phases that wait on AWS: a timeout there is explained by timeout-minutes when it is the cause.
+  const waiting = <T>(key: PhaseKey, fn: () => Promise<T>) =>
+    deadline.explained(progress.phase(key, fn));
   let images: ImageResult[] = [];
   try {
     const identity = await progress.phase('credentials', () => checkCredentials(run));
@@ -65,25 +59,19 @@ export async function buildSnapshot(config: BuildConfig, deps: BuildDeps): Promi
     const imageFor = imageResolver(run);
     await progress.phase('image', () => chooseImage(run, imageFor));
     const launched = await progress.phase('launch', () => launch(run, plan.lineage, imageFor));
-    const running = await deadline.explained(
-      progress.phase('ssm', () => waitUntilReachable(run, launched.builder.instanceId)),
+    const running = await waiting('ssm', () =>
+      waitUntilReachable(run, launched.builder.instanceId),
     );
 
     const volume = dataVolume(config, launched, running);
-    const pulled = await deadline.explained(
-      progress.phase('pull', async () => {
-        const made = await pullImages(run, volume, sources);
-        images = made.images; // a build that fails from here on still reports them
-        judgePulls(run, made);
-        return made;
-      }),
-    );
-    const snapshotId = await deadline.explained(
-      progress.phase('snapshot', () => snapshotVolume(run, volume, plan, pulled)),
-    );
-    const snapshot = await deadline.explained(
-      progress.phase('finish', () => finishSnapshot(run, snapshotId)),
-    );
+    const pulled = await waiting('pull', async () => {
+      const made = await pullImages(run, volume, sources);
+      images = made.images; // a build that fails from here on still reports them
+      judgePulls(run, made);
+      return made;
+    });
+    const snapshotId = await waiting('snapshot', () => snapshotVolume(run, volume, plan, pulled));
+    const snapshot = await waiting('finish', () => finishSnapshot(run, snapshotId));
     return builtResult(run, { identity, plan, launched, pulled, snapshotId, snapshot });
   } catch (error) {
     throw new BuildFailure(errorMessage(deadline.failure(error)), progress.phases, images, {

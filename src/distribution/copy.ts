@@ -11,18 +11,21 @@ import {
   type Tag,
 } from '@aws-sdk/client-ec2';
 import { ActionError } from '../core/errors.js';
-import { awsErrorName } from '../aws/errors.js';
-import { MAX_DESCRIPTION, deleteSnapshot, listOwnSnapshots } from '../aws/snapshots.js';
-import { RESERVED_TAG_PREFIX } from '../aws/tags.js';
-import { pollUntil } from '../aws/wait.js';
 import {
+  awsErrorName,
   KMS_PERMISSIONS,
   describeAwsError,
   looksLikeKmsProblem,
   rethrowIfAborted,
 } from '../aws/errors.js';
+import { MAX_DESCRIPTION, deleteSnapshot, listOwnSnapshots } from '../aws/snapshots.js';
+import { RESERVED_TAG_PREFIX } from '../aws/tags.js';
+import { pollUntil } from '../aws/wait.js';
 import { INPUT } from './config.js';
 import { remaining, type Run } from './context.js';
+
+/** Deleting a copy that will not complete. */
+const DISCARD_TIMEOUT_MS = 30_000;
 
 /**
  * Set on every copy: `<source region>/<source snapshot ID>`. A later run that
@@ -217,8 +220,8 @@ async function discardCopy(
   copyId: string,
 ): Promise<void> {
   try {
-    // A signal nothing aborts: this runs when the run is being cancelled, too.
-    await deleteSnapshot(ec2, copyId, new AbortController().signal);
+    // Not under the run's signal: this runs when the run is being cancelled, too.
+    await deleteSnapshot(ec2, copyId, AbortSignal.timeout(DISCARD_TIMEOUT_MS));
     run.deps.logger.info(`Deleted the unfinished copy ${copyId} in ${region}.`);
   } catch (error) {
     run.deps.logger.warning(

@@ -8,15 +8,14 @@
  * shared, then published. Every wait goes through pollUntil on the injected
  * clock and shares one deadline (`timeoutMs`). This module orchestrates; each
  * part lives in src/distribution/ (config, share-check, fast-restore, copy,
- * share, parameter).
+ * share, parameter; context.ts holds what one distribution run shares).
  */
 import type { Snapshot } from '@aws-sdk/client-ec2';
 import { abortReason } from '../core/clock.js';
 import { AbortedError, ActionError, errorMessage } from '../core/errors.js';
-import { awsErrorName } from '../aws/errors.js';
+import { awsErrorName, rethrowIfAborted } from '../aws/errors.js';
 import { waitForSnapshot } from '../aws/snapshots.js';
 import { TAG_REPOSITORY } from '../aws/tags.js';
-import { rethrowIfAborted } from '../aws/errors.js';
 import { validateDistributionConfig, type DistributionConfig } from './config.js';
 import { copyToRegion } from './copy.js';
 import { enableFastSnapshotRestore } from './fast-restore.js';

@@ -1,8 +1,7 @@
 /** The SSM parameter that names the region's snapshot, for Terraform and CloudFormation. */
 import { PutParameterCommand } from '@aws-sdk/client-ssm';
 import { ActionError } from '../core/errors.js';
-import { awsErrorName } from '../aws/errors.js';
-import { describeAwsError, rethrowIfAborted } from '../aws/errors.js';
+import { awsErrorName, describeAwsError, rethrowIfAborted } from '../aws/errors.js';
 import { INPUT } from './config.js';
 import type { Run } from './context.js';
 

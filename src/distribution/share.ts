@@ -1,8 +1,7 @@
 /** Sharing a snapshot (the source or a copy) with other accounts: createVolumePermission. */
 import { ModifySnapshotAttributeCommand, type EC2Client, type Snapshot } from '@aws-sdk/client-ec2';
 import { ActionError, errorMessage } from '../core/errors.js';
-import { awsErrorName } from '../aws/errors.js';
-import { describeAwsError, rethrowIfAborted } from '../aws/errors.js';
+import { awsErrorName, describeAwsError, rethrowIfAborted } from '../aws/errors.js';
 import { INPUT } from './config.js';
 import type { Run } from './context.js';
 import { SHARE_FIX, copyKeyFix } from './share-check.js';

@@ -2,8 +2,7 @@
 // main step saved its state in: it removes what the state names and a search by tag finds, and
 // has nothing to do after a main step that created nothing.
 import { afterEach, describe, expect, it } from '@jest/globals';
-import { SendCommandCommand } from '@aws-sdk/client-ssm';
-import { GetParameterCommand } from '@aws-sdk/client-ssm';
+import { SendCommandCommand, GetParameterCommand } from '@aws-sdk/client-ssm';
 import { TerminateInstancesCommand } from '@aws-sdk/client-ec2';
 import { runMain } from '../../../src/action/main.js';
 import { runPost } from '../../../src/action/post.js';

@@ -50,7 +50,6 @@ function deps(clock: VirtualClock, overrides: Partial<WebIdentityDeps> = {}) {
     sts: new STSClient({ region: 'us-west-2' }),
     clock,
     logger: new MemoryLogger(),
-    signal: new AbortController().signal,
     maskSecret: (v) => masked.push(v),
     oidcAvailable: true,
     ...overrides,

@@ -128,6 +128,12 @@ describe('Deadline', () => {
       );
       const said = new ActionError('RunInstances failed: x');
       expect(deadline.failure(said)).toBe(said);
+      // A part that wrapped the SDK's AbortError as its own failure says no more than that.
+      const sdkAbort = Object.assign(new Error('Request aborted'), { name: 'AbortError' });
+      const wrapped = new ActionError('SSM SendCommand failed: AbortError: Request aborted', {
+        cause: sdkAbort,
+      });
+      expect(deadline.failure(wrapped)).toEqual(new AbortedError('The run was cancelled.'));
       deadline.dispose();
     }
   });

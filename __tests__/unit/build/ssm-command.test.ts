@@ -15,6 +15,8 @@ import {
   waitForSsmOnline,
 } from '../../../src/build/ssm-command.js';
 import { ssmDeps } from '../../../test-support/build.js';
+import { AbortedError } from '../../../src/core/errors.js';
+import { rejectionOf } from '../../../test-support/rejection.js';
 
 const ssm = mockClient(SSMClient);
 const ec2 = mockClient(EC2Client);
@@ -34,6 +36,20 @@ const request = {
 };
 
 describe('runShellScript', () => {
+  it('ends at once on cancellation between SendCommand tries, saying so and nothing else', async () => {
+    const controller = new AbortController();
+    ssm.on(SendCommandCommand).callsFake(() => {
+      controller.abort(new AbortedError('The run was cancelled.'));
+      return Promise.reject(named('InvalidInstanceId'));
+    });
+    const error = await rejectionOf(
+      runShellScript(request, { ...deps(), signal: controller.signal }),
+      AbortedError,
+    );
+    expect(error.message).toBe('The run was cancelled.');
+    expect(ssm.commandCalls(SendCommandCommand)).toHaveLength(1);
+  });
+
   it('retries a target SSM does not know yet, waits for the invocation to appear, and returns its output', async () => {
     ssm
       .on(SendCommandCommand)

@@ -29,8 +29,6 @@ import { parseAwsInputs } from './aws.js';
 import { parseVolume } from './volume.js';
 import { parseTags } from './tags.js';
 
-export { MAX_USER_TAGS, parseTags } from './tags.js';
-
 export interface ParsedInputs {
   config: BuildConfig;
   /** Non-fatal remarks, e.g. duplicate images dropped. */
@@ -56,7 +54,7 @@ function parseBaseSnapshot(value: string): string {
   );
 }
 
-export function parsePlatforms(raw: string): Platform[] {
+function parsePlatforms(raw: string): Platform[] {
   const items = splitList(raw === '' ? 'linux/amd64' : raw).map((p) => p.toLowerCase());
   const platforms: Platform[] = [];
   for (const item of items) {

@@ -17,24 +17,11 @@ import { parseUpdateInputs } from './update.js';
 import type { ActionConfig, ParsedActionInputs } from './types.js';
 
 export type { InputReader } from './read.js';
-export { parseBoolean, parseInteger } from './read.js';
 export { parseAwsInputs } from './aws.js';
-export {
-  MAX_USER_TAGS,
-  parseInputs,
-  parsePlatforms,
-  parseTags,
-  type ParsedInputs,
-} from './build.js';
-export { distributes, parseDistributionInputs } from './distribution.js';
-export { parseUpdateInputs } from './update.js';
-export type {
-  ActionConfig,
-  AwsInputs,
-  DistributionInputs,
-  JanitorConfig,
-  ParsedActionInputs,
-} from './types.js';
+export { parseInputs } from './build.js';
+export { MAX_USER_TAGS } from './tags.js';
+export { distributes } from './distribution.js';
+export type { ActionConfig, JanitorConfig, ParsedActionInputs } from './types.js';
 
 const SNAPSHOT_ID = /^snap-[0-9a-f]{8}(?:[0-9a-f]{9})?$/;
 

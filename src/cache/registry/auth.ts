@@ -280,7 +280,7 @@ function tokenKey(target: RepositoryTarget): string {
   return `${target.registry}/${target.repository}`;
 }
 
-export function basicAuthorization(credentials: RegistryCredentials): string {
+function basicAuthorization(credentials: RegistryCredentials): string {
   const pair = `${credentials.username}:${credentials.password}`;
   return `Basic ${Buffer.from(pair, 'utf8').toString('base64')}`;
 }

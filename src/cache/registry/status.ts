@@ -8,7 +8,7 @@ import { registryMessage, RegistryError } from './errors.js';
 import { DOCKER_HUB, type Exchange, type RepositoryTarget } from './http.js';
 
 /** Whether credentials are configured for the target's registry; asked only where it matters. */
-export type HasCredentials = () => Promise<boolean>;
+type HasCredentials = () => Promise<boolean>;
 
 /** The reason for a non-2xx answer, as a RegistryError. */
 export async function statusError(

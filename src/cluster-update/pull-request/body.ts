@@ -5,8 +5,6 @@
 import { escapeCell } from '../../core/markdown.js';
 import { formatBytes } from '../../core/format.js';
 
-export { escapeCell };
-
 export interface PullRequestBodyTarget {
   /** e.g. `eksctl managedNodeGroup`, `EC2NodeClass`. */
   kind: string;

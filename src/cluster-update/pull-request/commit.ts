@@ -36,7 +36,8 @@ export async function writeBranch(ctx: Context, plan: WritePlan): Promise<string
     );
     return sha;
   } catch (error) {
-    if (!graphqlUnavailable(error)) throw graphqlError(ctx, error, plan.branch);
+    if (ctx.signal.aborted || !graphqlUnavailable(error))
+      throw graphqlError(ctx, error, plan.branch);
     ctx.logger.warning(
       `GraphQL createCommitOnBranch is not available (${errorMessage(error)}); ` +
         'committing with the REST git data API instead.',

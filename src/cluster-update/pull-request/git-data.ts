@@ -307,12 +307,19 @@ export async function setRef(
   }
 }
 
+/** How long removing the staging branch may take: not under the run's signal (see deleteRef). */
+const DELETE_STAGING_TIMEOUT_MS = 30_000;
+
+/**
+ * Removes the staging branch. It runs when the commit ends however it ends, also after the run
+ * was cancelled, so its request has a bound of its own instead of the run's signal.
+ */
 export async function deleteRef(ctx: Context, branch: string): Promise<void> {
   try {
     await ctx.octokit.rest.git.deleteRef({
       owner: ctx.owner,
       repo: ctx.repo,
-      ...requestOptions(ctx),
+      request: { signal: AbortSignal.timeout(DELETE_STAGING_TIMEOUT_MS) },
       ref: `heads/${branch}`,
     });
   } catch (error) {

@@ -3,6 +3,7 @@
  * limits, missing permissions) and how to turn them into an ActionError whose
  * message says what to fix.
  */
+import { abortReason } from '../../core/clock.js';
 import { ActionError, errorMessage } from '../../core/errors.js';
 import type { Area, Context } from './context.js';
 
@@ -64,6 +65,9 @@ export function graphqlError(ctx: Context, error: unknown, branch: string): Acti
 
 export function toActionError(ctx: Context, error: unknown, area: Area, what: string): ActionError {
   if (error instanceof ActionError) return error;
+  // Octokit reports a request cut off by the signal as an HTTP 500 AbortError: it is the
+  // cancellation, no GitHub failure (and no reason to try the REST API instead of GraphQL).
+  if (ctx.signal.aborted) return abortReason(ctx.signal);
   const status = httpStatus(error);
   const message = errorMessage(error);
   const code = status === undefined ? '' : ` (HTTP ${status})`;

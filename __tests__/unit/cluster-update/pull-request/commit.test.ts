@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
-import { ActionError } from '../../../../src/core/errors.js';
+import { AbortedError, ActionError } from '../../../../src/core/errors.js';
 import {
   STAGING_BRANCH_SUFFIX,
   writeBranch,
@@ -82,6 +82,31 @@ describe('writeBranch', () => {
         variables: { input: { message: unknown } };
       };
       expect(mutation.variables.input.message).toEqual({ headline: 'Use snap-0bbb' });
+    },
+    TIMEOUT,
+  );
+
+  it(
+    'cancelled during the commit: deletes the staging branch all the same and reports the cancellation, not a GitHub failure',
+    async () => {
+      const { fake, octokit, logger } = await setup();
+      await writeBranch(contextFor(octokit, logger), planOn(fake));
+      const cancel = new AbortController();
+      const ctx = { ...contextFor(octokit, logger), signal: cancel.signal };
+      fake.requests.length = 0;
+      fake.onRequest = (request) => {
+        if (request.path === '/graphql') cancel.abort(new AbortedError('The run was cancelled.'));
+      };
+      const error = await rejectionOf(writeBranch(ctx, planOn(fake, true)), AbortedError);
+      expect(error.message).toBe('The run was cancelled.');
+      const staging = `${BRANCH}${STAGING_BRANCH_SUFFIX}`;
+      expect(fake.head(FULL, staging)).toBeUndefined();
+      // No fallback to the REST git data API: a cut-off request is no sign GraphQL is missing.
+      expect(writes(fake.requests).map(line)).toEqual([
+        `POST /repos/${FULL}/git/refs`,
+        'POST /graphql',
+        `DELETE /repos/${FULL}/git/refs/heads/${staging}`,
+      ]);
     },
     TIMEOUT,
   );
