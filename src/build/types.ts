@@ -112,7 +112,11 @@ export interface DataVolume {
 /** What every phase of one build shares: its inputs, its bounds, its log and its resources. */
 export interface BuildRun {
   config: BuildConfig;
-  deps: BuildDeps;
+  /**
+   * The caller's deps without their signal, which is cancellation only: every wait and
+   * request of the build takes `signal` below, which also ends at timeout-minutes.
+   */
+  deps: Omit<BuildDeps, 'signal'>;
   bounds: PhaseBounds;
   /** When the build started, on deps.clock. */
   started: number;
