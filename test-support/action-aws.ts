@@ -19,6 +19,7 @@ import {
   type MockAwsOptions,
   type MockedAws,
 } from './aws-mocks.js';
+import { SendCommandCommand } from '@aws-sdk/client-ssm';
 import { MemoryRuntime } from './action-runtime.js';
 import { successfulPullReport, type StubImage } from './instance-sim.js';
 import { VirtualClock } from './virtual-clock.js';
@@ -128,6 +129,22 @@ export function mainStep(
     fetch: () => Promise.reject(new Error('no network in this test')),
   });
   return { rt, aws };
+}
+
+/** SendCommand answers this: the build fails at the pull phase. */
+export const SSM_BROKE = 'the SSM service broke';
+
+/**
+ * A main step whose build fails (SendCommand refused) and whose builder cannot be terminated
+ * (until the test clears `aws.builder.terminateFails`): it leaves the builder for the post step.
+ */
+export function failingMainStep(inputs: Record<string, string> = {}, pullMs = 60_000) {
+  const step = mainStep(inputs, pullMs);
+  step.aws.ssm
+    .on(SendCommandCommand)
+    .rejects(Object.assign(new Error(SSM_BROKE), { name: 'InternalServerError' }));
+  step.aws.builder.terminateFails = 'UnauthorizedOperation';
+  return step;
 }
 
 export function restoreMainSteps(): void {

@@ -8,7 +8,7 @@ import {
   RunInstancesCommand,
   TerminateInstancesCommand,
 } from '@aws-sdk/client-ec2';
-import { GetParameterCommand, SendCommandCommand } from '@aws-sdk/client-ssm';
+import { GetParameterCommand } from '@aws-sdk/client-ssm';
 import { runMain } from '../../../src/action/main.js';
 import {
   STATE_CLEAN,
@@ -21,8 +21,10 @@ import {
 import { STATE_CREATES } from '../../../src/aws/create-ledger.js';
 import { INSTANCE_ID, SNAPSHOT_ID } from '../../../test-support/aws-mocks.js';
 import {
+  failingMainStep,
   mainStep as runMainStep,
   restoreMainSteps,
+  SSM_BROKE,
   PAUSE,
 } from '../../../test-support/action-aws.js';
 
@@ -60,17 +62,13 @@ describe('runMain', () => {
   });
 
   it('fails with the build’s message and summary, and leaves state naming what is left', async () => {
-    const { rt, aws } = mainStep();
-    aws.ssm
-      .on(SendCommandCommand)
-      .rejects(Object.assign(new Error('the SSM service broke'), { name: 'InternalServerError' }));
-    aws.builder.terminateFails = 'UnauthorizedOperation';
+    const { rt, aws } = failingMainStep({}, 120_000);
     await runMain(rt);
 
     expect(rt.failures).toHaveLength(1);
-    expect(rt.failures[0]).toContain('the SSM service broke');
+    expect(rt.failures[0]).toContain(SSM_BROKE);
     expect(rt.failures[0]).not.toMatch(/^Unexpected error/);
-    expect(rt.summary()).toContain('the SSM service broke');
+    expect(rt.summary()).toContain(SSM_BROKE);
     expect(rt.outputs.has('snapshot-id')).toBe(false);
     // The builder could not be terminated: named for the post step, and not recorded clean.
     expect(aws.ec2.commandCalls(TerminateInstancesCommand).length).toBeGreaterThan(0);

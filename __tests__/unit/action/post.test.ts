@@ -2,7 +2,7 @@
 // main step saved its state in: it removes what the state names and a search by tag finds, and
 // has nothing to do after a main step that created nothing.
 import { afterEach, describe, expect, it } from '@jest/globals';
-import { SendCommandCommand, GetParameterCommand } from '@aws-sdk/client-ssm';
+import { GetParameterCommand } from '@aws-sdk/client-ssm';
 import { TerminateInstancesCommand } from '@aws-sdk/client-ec2';
 import { runMain } from '../../../src/action/main.js';
 import { runPost } from '../../../src/action/post.js';
@@ -10,6 +10,7 @@ import { STATE_INSTANCE_IDS } from '../../../src/build/index.js';
 import { NO_CREATES, STATE_CREATES } from '../../../src/aws/create-ledger.js';
 import { INSTANCE_ID } from '../../../test-support/aws-mocks.js';
 import {
+  failingMainStep,
   mainStep as runMainStep,
   restoreMainSteps,
   MAIN_INPUTS,
@@ -43,11 +44,7 @@ describe('runPost', () => {
   });
 
   it('removes the builder a failed main step could not, as its state names it', async () => {
-    const { rt, aws } = mainStep();
-    aws.ssm
-      .on(SendCommandCommand)
-      .rejects(Object.assign(new Error('the SSM service broke'), { name: 'InternalServerError' }));
-    aws.builder.terminateFails = 'UnauthorizedOperation';
+    const { rt, aws } = failingMainStep({}, 60_000);
     await runMain(rt);
     expect(rt.failures).toHaveLength(1);
     expect(rt.state.get(STATE_INSTANCE_IDS)).toBe(INSTANCE_ID);
@@ -64,11 +61,7 @@ describe('runPost', () => {
   });
 
   it('fails when what the main step left cannot be removed either', async () => {
-    const { rt, aws } = mainStep();
-    aws.ssm
-      .on(SendCommandCommand)
-      .rejects(Object.assign(new Error('the SSM service broke'), { name: 'InternalServerError' }));
-    aws.builder.terminateFails = 'UnauthorizedOperation';
+    const { rt } = failingMainStep({}, 60_000);
     await runMain(rt);
 
     const post = rt.post();
