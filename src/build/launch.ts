@@ -15,7 +15,7 @@ import { waitForSsmOnline } from './ssm-command.js';
 import { chooseBaseSnapshot } from '../cache/reuse.js';
 import { invocationKey } from '../config/run-context.js';
 import { TAG_ROLE } from '../aws/tags.js';
-import type { BuildRun } from './types.js';
+import { ec2Deps, ssmDeps, type BuildRun } from './types.js';
 
 /** The AMI for an instance type: input ami-id, else Bottlerocket's for its architecture. */
 export type ImageFor = (instanceType: string) => Promise<string>;
@@ -75,9 +75,7 @@ export async function launch(
     invocationKey(deps.context),
     {
       ...(baseSnapshotId ? { baseSnapshotId } : {}),
-      ec2: deps.clients.ec2,
-      logger: deps.logger,
-      signal: run.signal,
+      ...ec2Deps(run),
       ledger: run.ledger,
       imageFor,
       onLaunched: (id) => run.resources.launched(id),
@@ -104,19 +102,17 @@ async function chooseBase(run: BuildRun, lineage: string): Promise<string | unde
 
 /** Phase 5: waits (bounded) until the builder runs, then until SSM sees it online. */
 export async function waitUntilReachable(run: BuildRun, builderId: string): Promise<Instance> {
-  const { deps, deadline, bounds } = run;
+  const { deadline, bounds } = run;
   const running = await waitForInstanceState(
     builderId,
     'running',
     deadline.budget(bounds.instanceRunningMs, 'the builder was running'),
-    { ec2: deps.clients.ec2, clock: deps.clock, signal: run.signal },
+    ec2Deps(run),
   );
-  await waitForSsmOnline(builderId, deadline.budget(bounds.ssmOnlineMs, 'SSM saw the builder'), {
-    ssm: deps.clients.ssm,
-    ec2: deps.clients.ec2,
-    clock: deps.clock,
-    logger: deps.logger,
-    signal: run.signal,
-  });
+  await waitForSsmOnline(
+    builderId,
+    deadline.budget(bounds.ssmOnlineMs, 'SSM saw the builder'),
+    ssmDeps(run),
+  );
   return running;
 }

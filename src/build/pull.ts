@@ -25,7 +25,7 @@ import type { ImageReference } from '../config/image-ref.js';
 import { invocationKey, runKey } from '../config/run-context.js';
 import { ActionError } from '../core/errors.js';
 import { formatDuration } from '../core/format.js';
-import type { BuildRun, DataVolume, ImageResult } from './types.js';
+import { ec2Deps, ssmDeps, type BuildRun, type DataVolume, type ImageResult } from './types.js';
 
 export interface Pulled {
   images: ImageResult[];
@@ -109,10 +109,7 @@ function startCheckpoints(run: BuildRun, volume: DataVolume): CheckpointChain {
       },
     },
     {
-      ec2: deps.clients.ec2,
-      clock: deps.clock,
-      logger: deps.logger,
-      signal: run.signal,
+      ...ec2Deps(run),
       ledger: run.ledger,
       policy: { ...DEFAULT_CHECKPOINT_POLICY, ...deps.checkpointPolicy },
     },
@@ -151,14 +148,6 @@ async function runPullScript(
     throw error;
   });
 }
-
-const ssmDeps = (run: BuildRun) => ({
-  ssm: run.deps.clients.ssm,
-  ec2: run.deps.clients.ec2,
-  clock: run.deps.clock,
-  logger: run.deps.logger,
-  signal: run.signal,
-});
 
 /** The script's report; when SSM cut the output (failures come first in it), the whole one. */
 async function readReport(

@@ -24,7 +24,7 @@ import {
 import { encryptionTag } from '../cache/reuse.js';
 import type { BuildPlan } from './plan.js';
 import type { Pulled } from './pull.js';
-import type { BuildRun, DataVolume, ImageResult } from './types.js';
+import { ec2Deps, type BuildRun, type DataVolume, type ImageResult } from './types.js';
 
 /** Phase 7: stops the builder (snapshot-mode stop) and starts the snapshot; returns its ID. */
 export async function snapshotVolume(
@@ -40,7 +40,7 @@ export async function snapshotVolume(
       volume.builderId,
       'stopped',
       run.deadline.budget(run.bounds.instanceStoppedMs, 'the builder stopped'),
-      { ec2: deps.clients.ec2, clock: deps.clock, signal: run.signal },
+      ec2Deps(run),
     );
   }
   const tags = snapshotTags(run, volume, plan, pulled.images);
@@ -94,7 +94,7 @@ export async function finishSnapshot(run: BuildRun, snapshotId: string): Promise
   const done = await waitForSnapshot(
     snapshotId,
     run.deadline.budget(Number.POSITIVE_INFINITY, 'the snapshot completed'),
-    { ec2: deps.clients.ec2, clock: deps.clock, logger: deps.logger, signal: run.signal },
+    ec2Deps(run),
   );
   run.resources.snapshotCompleted();
   await markBuildFinished(deps.clients.ec2, snapshotId, {

@@ -134,3 +134,14 @@ export interface BuildRun {
   /** Logs a warning and keeps it for the result. */
   warn(message: string): void;
 }
+
+/** What a part that calls EC2 gets from the run: the client, clock, log, and the build's signal. */
+export function ec2Deps(run: BuildRun) {
+  const { clients, clock, logger } = run.deps;
+  return { ec2: clients.ec2, clock, logger, signal: run.signal };
+}
+
+/** The same for a part that runs SSM commands (it also reads the instance from EC2). */
+export function ssmDeps(run: BuildRun) {
+  return { ...ec2Deps(run), ssm: run.deps.clients.ssm };
+}
