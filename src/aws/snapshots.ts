@@ -21,6 +21,9 @@ import { memoryLedger, type CreateLedger } from './create-ledger.js';
 import { STATE_COMPLETE, tagSpecifications, TAG_STATE } from './tags.js';
 import { pollUntil } from './wait.js';
 
+/** An EBS snapshot ID: `snap-` and 8 (older) or 17 hex digits. */
+export const SNAPSHOT_ID = /^snap-[0-9a-f]{8}(?:[0-9a-f]{9})?$/;
+
 /** EC2 rejects snapshot descriptions over 255 characters. */
 export const MAX_DESCRIPTION = 255;
 

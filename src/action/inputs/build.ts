@@ -28,6 +28,7 @@ import {
 import { parseAwsInputs } from './aws.js';
 import { parseVolume } from './volume.js';
 import { parseTags } from './tags.js';
+import { SNAPSHOT_ID } from '../../aws/snapshots.js';
 
 export interface ParsedInputs {
   config: BuildConfig;
@@ -47,7 +48,7 @@ const LINEAGE = /^[\w.:/=+@-]{1,128}$/;
 function parseBaseSnapshot(value: string): string {
   const lower = value.toLowerCase();
   if (lower === 'auto' || lower === 'none') return lower;
-  if (/^snap-[0-9a-f]{8}(?:[0-9a-f]{9})?$/.test(value)) return value;
+  if (SNAPSHOT_ID.test(value)) return value;
   throw new InputError(
     'base-snapshot',
     `must be auto, none or a snapshot ID (snap-...), got '${value}'.`,

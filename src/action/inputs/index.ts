@@ -15,6 +15,7 @@ import { distributes, parseDistributionInputs } from './distribution.js';
 import { JANITOR_INPUT, parseJanitorInputs } from './janitor.js';
 import { parseUpdateInputs } from './update.js';
 import type { ActionConfig, ParsedActionInputs } from './types.js';
+import { SNAPSHOT_ID } from '../../aws/snapshots.js';
 
 export type { InputReader } from './read.js';
 export { parseAwsInputs } from './aws.js';
@@ -22,8 +23,6 @@ export { parseInputs } from './build.js';
 export { MAX_USER_TAGS } from './tags.js';
 export { distributes } from './distribution.js';
 export type { ActionConfig, JanitorConfig, ParsedActionInputs } from './types.js';
-
-const SNAPSHOT_ID = /^snap-[0-9a-f]{8}(?:[0-9a-f]{9})?$/;
 
 /** Promotion: an existing snapshot, distributed and/or written into manifests, never built. */
 function parsePromotionInputs(

@@ -16,13 +16,14 @@ import {
   type RewriteOptions,
   type RewriteResult,
 } from './types.js';
+import { SNAPSHOT_ID } from '../../aws/snapshots.js';
 
 /** EBS volumes are at most 64 TiB. */
 const EBS_MAX_GIB = 65536;
 
 /** Checks the options; throws InputError naming the action input the value comes from. */
 export function validateRewriteOptions(options: RewriteOptions): void {
-  if (!/^snap-[0-9a-f]{8}(?:[0-9a-f]{9})?$/.test(options.snapshotId)) {
+  if (!SNAPSHOT_ID.test(options.snapshotId)) {
     throw new InputError(
       'snapshot-id',
       `'${options.snapshotId}' is not an EBS snapshot ID (snap- followed by 8 or 17 hex digits).`,
